@@ -1,0 +1,1 @@
+"""Hải Phòng party-building report bot."""

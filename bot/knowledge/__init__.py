@@ -1,0 +1,1 @@
+"""The knowledge base: schema, loading and validation, provenance against the source report."""

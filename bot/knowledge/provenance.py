@@ -1,0 +1,207 @@
+"""Provenance and coverage: the knowledge base checked against the source report's own text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.errors import KbError
+from bot.knowledge.schema import Document, Indicator
+from bot.knowledge.source import SourceReport, clean, read_report
+from bot.normalize import nfc
+
+_WS = re.compile(r"\s+")
+# Order matters: a document code or a date is one figure, not several numbers.
+_TOKEN = re.compile(
+    r"(?P<code>\d+(?:/\d{4})?[-/][A-ZĐ][A-ZĐa-z0-9]*(?:[-/][A-ZĐa-z0-9]+)*)"
+    r"|(?P<date>\d{1,2}/\d{1,2}/\d{4})"
+    r"|(?P<num>\d+(?:[.,]\d+)*%?)"
+)
+_YEAR = re.compile(r"^(19|20)\d{2}$")
+
+
+def squash(text: str) -> str:
+    """Collapse whitespace for searching."""
+    return _WS.sub(" ", text)
+
+
+def appears(needle: str, haystack: str) -> bool:
+    """True when `needle` stands in `haystack` as written, not as part of a longer number."""
+    needle = squash(clean(needle)).strip()
+    pattern = r"(?<![\d])" + re.escape(needle) + r"(?![\d]|[.,]\d)"
+    return re.search(pattern, haystack) is not None
+
+
+def anchors_of(kb: KnowledgeBase) -> list[tuple[str, str, int]]:
+    """(id, anchor, depth) of every section, in the order of the sections file."""
+    def depth(sid: str) -> int:
+        d, s = 0, kb.sections[sid]
+        while s.parent:
+            d, s = d + 1, kb.sections[s.parent]
+        return d
+
+    return [(s.id, s.anchor, depth(s.id)) for s in kb.sections.values()]
+
+
+def load_source(kb: KnowledgeBase, path: Path) -> SourceReport:
+    """Read the source report with the base's section table."""
+    return read_report(path, anchors_of(kb))
+
+
+def _entry_texts(entry) -> list[tuple[str, str]]:
+    """(field, text) pairs that must stand in the cited text."""
+    out: list[tuple[str, str]] = []
+    if isinstance(entry, Document):
+        if entry.code:
+            out.append(("code", entry.code))
+        return out
+    out.extend((f"figures.{i}.text", f.text) for i, f in enumerate(entry.figures))
+    if isinstance(entry, Indicator):
+        out.extend((f"names.{i}", n) for i, n in enumerate(entry.names))
+    return out
+
+
+def check_provenance(kb: KnowledgeBase, report: SourceReport) -> list[KbError]:
+    """Every figure of every entry appears, as written, in the section or footnote it cites."""
+    errors: list[KbError] = []
+    texts: dict[tuple[str, int | None], str] = {}
+
+    def cited_text(section: str, footnote: int | None) -> str | None:
+        key = (section, footnote)
+        if key not in texts:
+            if footnote is None:
+                texts[key] = squash(report.section_text(section))
+            else:
+                fn = report.footnote_text(footnote)
+                texts[key] = squash(fn) if fn is not None else None  # type: ignore[assignment]
+        return texts[key]
+
+    for e in kb.entries.values():
+        file = kb.files[e.id]
+        citations = [(c.section, c.footnote) for c in e.cited_in] if isinstance(e, Document) else [(e.section, e.footnote)]
+        for idx, (section, footnote) in enumerate(citations):
+            fld = f"cited_in.{idx}" if isinstance(e, Document) else "footnote"
+            if section not in report.sections:
+                errors.append(KbError(file, f"section {section!r} is not located in the source", entry=e.id, field="section"))
+                continue
+            if footnote is not None:
+                owner = report.footnote_section.get(footnote)
+                if owner is None:
+                    errors.append(KbError(file, f"footnote {footnote} does not exist in the source", entry=e.id, field=fld))
+                    continue
+                if owner != section:
+                    errors.append(KbError(
+                        file, f"footnote {footnote} is marked in section {owner!r}, not {section!r}", entry=e.id, field=fld))
+                    continue
+            text = cited_text(section, footnote)
+            where = f"footnote {footnote}" if footnote else f"section {section}"
+            for fld_name, needle in _entry_texts(e):
+                if text is None or not appears(needle, text):
+                    errors.append(KbError(file, f"{needle!r} does not appear in the text of {where}", entry=e.id, field=fld_name))
+            if isinstance(e, Document) and e.date and idx == 0 and not appears(e.date, text or ""):
+                errors.append(KbError(file, f"{e.date!r} does not appear in the text of {where}", entry=e.id, field="date"))
+    return errors
+
+
+@dataclass(frozen=True)
+class SourceFigure:
+    """A figure token of the source at a place: a section's own text or a footnote."""
+
+    section: str
+    footnote: int | None
+    text: str
+    context: str
+
+    @property
+    def where(self) -> str:
+        """'p1.i.2' or 'p1.i.2 fn5'."""
+        return f"{self.section} fn{self.footnote}" if self.footnote else self.section
+
+
+def source_figures(report: SourceReport) -> Iterator[SourceFigure]:
+    """Every figure of the source not excluded by rule (heading numbers, bare years, (1) enumerators)."""
+    def tokens(text: str, section: str, footnote: int | None, skip: list[tuple[int, int]], offset: int):
+        for m in _TOKEN.finditer(text):
+            start = m.start() + offset
+            if any(a <= start < b for a, b in skip):
+                continue  # a heading's own numbering
+            tok = m.group(0)
+            if m.group("num") and _YEAR.match(tok):
+                continue  # a bare year is context (năm 2023, nhiệm kỳ 2020 - 2025), not a fact
+            before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() : m.end() + 1]
+            if before == "(" and after == ")" and len(tok) <= 2:
+                continue  # an enumerator "(1)"
+            ctx = squash(text[max(0, m.start() - 40) : m.end() + 40])
+            yield SourceFigure(section, footnote, tok, ctx)
+
+    for sid, sec in report.sections.items():
+        own = report.body[sec.start : sec.end]
+        yield from tokens(own, sid, None, report.heading_spans, sec.start)
+        for n in sec.footnotes:
+            yield from tokens(report.footnotes.get(n, ""), sid, n, [], 0)
+
+
+@dataclass
+class Coverage:
+    """Result of the coverage check."""
+
+    covered: int
+    total: int
+    excluded: int
+    uncovered: list[SourceFigure]
+    unused_exclusions: list[str]
+
+    @property
+    def ratio(self) -> float:
+        """covered / total (1.0 when there is nothing to cover)."""
+        return self.covered / self.total if self.total else 1.0
+
+
+def check_coverage(kb: KnowledgeBase, report: SourceReport) -> Coverage:
+    """Which figures of the source no entry holds; listed exclusions are taken out with their reason."""
+    held: dict[tuple[str, int | None], list[str]] = {}
+
+    def hold(section: str, footnote: int | None, text: str) -> None:
+        held.setdefault((section, footnote), []).append(squash(nfc(text)))
+
+    for e in kb.entries.values():
+        if isinstance(e, Document):
+            for c in e.cited_in:
+                for t in filter(None, [e.code, e.date, e.name]):
+                    hold(c.section, c.footnote, t)
+            continue
+        for _, t in _entry_texts(e):
+            hold(e.section, e.footnote, t)
+        if isinstance(e, Indicator):
+            hold(e.section, e.footnote, e.period)
+
+    used: set[int] = set()
+    seen: set[tuple[str, int | None, str]] = set()
+    covered = total = excluded = 0
+    uncovered: list[SourceFigure] = []
+    for fig in source_figures(report):
+        key = (fig.section, fig.footnote, fig.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        ex = next(
+            (i for i, x in enumerate(kb.exclusions)
+             if appears(fig.text, squash(nfc(x.figure)))
+             and (x.section is None or x.section == fig.section)
+             and (x.footnote is None or x.footnote == fig.footnote)),
+            None,
+        )
+        if ex is not None:
+            used.add(ex)
+            excluded += 1
+            continue
+        total += 1
+        if any(appears(fig.text, h) for h in held.get((fig.section, fig.footnote), [])):
+            covered += 1
+        else:
+            uncovered.append(fig)
+    unused = [f"{x.figure} ({x.section or ''} fn{x.footnote or ''})" for i, x in enumerate(kb.exclusions) if i not in used]
+    return Coverage(covered, total, excluded, uncovered, unused)

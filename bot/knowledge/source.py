@@ -1,0 +1,123 @@
+"""The source report, read where it lies: sections located by their anchors, footnotes by number.
+
+The report is markdown-like text; footnotes are lines starting `<sup>N</sup>`, and markers
+`<sup>N</sup>` in the body point to them. Nothing of it is copied into the project.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.normalize import nfc
+
+_FOOTNOTE_LINE = re.compile(r"^\s*<sup>(\d+)</sup>\s*(.*)$")
+_MARKER = re.compile(r"<sup>(\d+)</sup>")
+_SUPERSCRIPT_UNIT = re.compile(r"(?<=\bm)<sup>([23])</sup>")
+
+
+@dataclass
+class SourceSection:
+    """A section's place in the report: its own text span and the text with its subsections."""
+
+    id: str
+    anchor: str
+    start: int
+    end: int = -1  # end of own text (next anchor of any level)
+    end_all: int = -1  # end including subsections
+    footnotes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SourceReport:
+    """The parsed report: body text without footnote lines, footnotes, section spans."""
+
+    body: str
+    footnotes: dict[int, str]
+    sections: dict[str, SourceSection]
+    footnote_section: dict[int, str]
+    heading_spans: list[tuple[int, int]]
+
+    def section_text(self, section_id: str, *, include_subsections: bool = True) -> str:
+        """The body text of a section (footnote lines excluded)."""
+        s = self.sections[section_id]
+        return self.body[s.start : s.end_all if include_subsections else s.end]
+
+    def footnote_text(self, number: int) -> str | None:
+        """The text of footnote N, or None."""
+        return self.footnotes.get(number)
+
+
+class SourceError(ValueError):
+    """The source cannot be read or a section anchor is not found in it."""
+
+
+def clean(text: str) -> str:
+    """Normalise the report for searching: NFC, m<sup>2</sup> → m², markdown emphasis removed."""
+    text = nfc(text)
+    text = _SUPERSCRIPT_UNIT.sub(lambda m: "²" if m.group(1) == "2" else "³", text)
+    return text.replace("*", "").replace("#", "")
+
+
+def _strip_markers(body: str) -> tuple[str, dict[int, int]]:
+    """Remove footnote markers (they are not text); return the body and each marker's first offset."""
+    parts: list[str] = []
+    positions: dict[int, int] = {}
+    last = removed = 0
+    for m in _MARKER.finditer(body):
+        parts.append(body[last : m.start()])
+        parts.append(" ")
+        positions.setdefault(int(m.group(1)), m.start() - removed)
+        removed += len(m.group(0)) - 1
+        last = m.end()
+    parts.append(body[last:])
+    return "".join(parts), positions
+
+
+def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport:
+    """Split the report. `anchors` are (section id, anchor text, depth) in report order."""
+    text = clean(text)
+    body_lines: list[str] = []
+    footnotes: dict[int, str] = {}
+    for line in text.splitlines():
+        m = _FOOTNOTE_LINE.match(line)
+        if m:
+            footnotes[int(m.group(1))] = _MARKER.sub(" ", m.group(2)).strip()
+        else:
+            body_lines.append(line)
+    body, marker_pos = _strip_markers("\n".join(body_lines))
+
+    sections: dict[str, SourceSection] = {}
+    order: list[tuple[SourceSection, int]] = []
+    heading_spans: list[tuple[int, int]] = []
+    pos = 0
+    for sid, anchor, depth in anchors:
+        idx = body.find(nfc(anchor), pos)
+        if idx < 0:
+            raise SourceError(f"section {sid}: anchor {anchor!r} not found in the source after offset {pos}")
+        sec = SourceSection(id=sid, anchor=anchor, start=idx)
+        sections[sid] = sec
+        order.append((sec, depth))
+        heading_spans.append((idx, idx + len(nfc(anchor))))
+        pos = idx + len(anchor)
+    for i, (sec, depth) in enumerate(order):
+        sec.end = order[i + 1][0].start if i + 1 < len(order) else len(body)
+        sec.end_all = next((nxt.start for nxt, nd in order[i + 1 :] if nd <= depth), len(body))
+
+    footnote_section: dict[int, str] = {}
+    for number, offset in sorted(marker_pos.items()):
+        owner = next((s.id for s, _ in reversed(order) if s.start <= offset), None)
+        if owner:
+            footnote_section[number] = owner
+            sections[owner].footnotes.append(number)
+    return SourceReport(body, footnotes, sections, footnote_section, heading_spans)
+
+
+def read_report(path: Path, anchors: list[tuple[str, str, int]]) -> SourceReport:
+    """Read and parse the report file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the source report ({exc.strerror})") from exc
+    return parse_report(text, anchors)

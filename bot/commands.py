@@ -3,7 +3,108 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _engine(args: argparse.Namespace):
+    from bot.engine.engine import Engine
+    from bot.knowledge.base import load_base
+
+    return Engine(load_base(Path(args.knowledge or os.environ.get("KNOWLEDGE_DIR") or "knowledge")))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or a batch file (one question a line), as text or JSON."""
+    from bot.knowledge.errors import KnowledgeError
+
+    try:
+        engine = _engine(args)
+    except KnowledgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.batch:
+        lines = Path(args.batch).read_text(encoding="utf-8").splitlines()
+    elif args.question:
+        lines = [" ".join(args.question)]
+    else:
+        print("error: give a question or --batch FILE", file=sys.stderr)
+        return 2
+    out = sys.stdout
+    for line in lines:
+        answer = engine.ask(line)
+        if args.json:
+            out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        else:
+            out.write(answer.text + "\n\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Interactive terminal chat on the same engine."""
+    from bot.transports.terminal import run_chat
+
+    return run_chat(_engine(args))
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Draft knowledge-base YAML from a report; compare it with the curated base."""
+    from bot.knowledge.extract import run_extract
+
+    return run_extract(args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Telegram bot (long polling)."""
+    from bot.transports.telegram.app import run_bot
+
+    return run_bot()
+
+
+def cmd_run_or_chat(args: argparse.Namespace) -> int:
+    """`make run`: the Telegram bot when a token is configured, else the terminal chat."""
+    from bot.settings import token_configured
+
+    if token_configured():
+        return cmd_run(args)
+    print("TELEGRAM_BOT_TOKEN chưa được cấu hình: chạy chế độ trò chuyện trên terminal.", file=sys.stderr)
+    return cmd_chat(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Matching benchmark against plain rapidfuzz and BM25, and the growth curve."""
+    from bench.matching import run
+
+    return run(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add extract, ask, chat, run, bench to the CLI."""
+    a = sub.add_parser("ask", help="answer a question (or a batch) as the bot would")
+    a.add_argument("question", nargs="*", help="the question")
+    a.add_argument("--json", action="store_true", help="print the JSON contract of ../shared/eval/README.md")
+    a.add_argument("--batch", metavar="FILE", help="one question a line; one answer a line")
+    a.set_defaults(func=cmd_ask)
+
+    c = sub.add_parser("chat", help="interactive chat in the terminal")
+    c.set_defaults(func=cmd_chat)
+
+    x = sub.add_parser("extract", help="draft knowledge-base YAML from a report file")
+    x.add_argument("file", help="the report (same markdown form as ../shared/source)")
+    x.add_argument("--out", help="write the draft YAML here (default: stdout)")
+    x.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
+                   help="compare the draft with the curated base (default on)")
+    x.set_defaults(func=cmd_extract)
+
+    r = sub.add_parser("run", help="start the Telegram bot (long polling)")
+    r.set_defaults(func=cmd_run)
+
+    rc = sub.add_parser("run-or-chat", help="Telegram bot if a token is set, else terminal chat (make run)")
+    rc.set_defaults(func=cmd_run_or_chat)
+
+    b = sub.add_parser("bench", help="matching benchmark: accuracy and latency vs baselines, growth curve")
+    b.add_argument("--questions", default="../shared/eval/dev.jsonl")
+    b.add_argument("--sizes", default="500,5000,50000")
+    b.set_defaults(func=cmd_bench)

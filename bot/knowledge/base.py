@@ -95,10 +95,10 @@ class KnowledgeBase:
         """The entry's figures as the report writes them, with units and plan or percentage."""
         if isinstance(entry, Document):
             return document_figure(entry, self)
-        parts = [f.display() for f in entry.figures]
-        text = "; ".join(parts)
+        text = "; ".join(f.display() for f in entry.figures)
         if isinstance(entry, Indicator) and entry.names:
-            text += ": " + ", ".join(entry.names)
+            names = ", ".join(entry.names)
+            text = f"{text}: {names}" if text else names
         return text
 
 

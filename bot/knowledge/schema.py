@@ -92,11 +92,17 @@ class Indicator(EntryBase):
 
     kind: Literal["indicator"] = "indicator"
     period: str = "năm 2023"
-    figures: list[Figure] = Field(min_length=1)
+    figures: list[Figure] = []
     names: list[NonEmpty] = []
     parent: EntryId | None = None
     related: list[EntryId] = []
     year: int = 2023
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Indicator:
+        if not self.figures and not self.names:
+            raise ValueError("an indicator needs figures, or names for a list of names")
+        return self
 
 
 class Target(EntryBase):
@@ -207,7 +213,9 @@ class Synonyms(Strict):
     """`knowledge/synonyms.yaml`: shared abbreviations and synonym groups."""
 
     abbreviations: dict[str, str] = {}
-    synonyms: list[list[str]] = []
+    acronyms: dict[str, str] = {}
+    synonyms: list[list[NonEmpty]] = []
+    places: list[NonEmpty] = []
 
 
 class Exclusion(Strict):

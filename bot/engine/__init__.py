@@ -1,0 +1,1 @@
+"""The answering engine: normalise, match, compose. Pure and synchronous; no Telegram here."""

@@ -1,0 +1,84 @@
+"""Document references in a question: '45-NQ/TW', 'NQ 45', 'nghị quyết số 45', 'kế hoạch 254', 'KL 01'."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.knowledge.schema import Document
+from bot.normalize import fold
+
+# Folded type words → the letters a code uses for that type.
+TYPE_LETTERS = {
+    "nghi quyet": "nq", "ket luan": "kl", "chi thi": "ct", "ke hoach": "kh", "quy dinh": "qd",
+    "quyet dinh": "qd", "huong dan": "hd", "thong bao": "tb", "cong van": "cv",
+}
+_FULL = re.compile(r"(?<![\w/])(\d{1,5})(?:/(\d{4}))?[-/]([a-z]{2,4}\d*)(?:[-/]([a-z0-9]+))?(?:[-/]([a-z0-9]+))?(?![\w])")
+_TYPED = re.compile(r"(?<![\w])(" + "|".join(TYPE_LETTERS) + r"|nq|kl|ct|kh|qd|hd|tb|cv)(?: so)? (\d{1,5})(?![\d/-])")
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """A reference found in a question: number, type letters and the issuer letters when written."""
+
+    number: int
+    letters: str | None
+    issuer: str | None
+    span: tuple[int, int]
+    full: bool
+
+
+def code_parts(code: str) -> tuple[int, str, str] | None:
+    """('45-NQ/TW') → (45, 'nq', 'tw'); ('594/NQ-UBTVQH15') → (594, 'nq', 'ubtvqh15'); ('35/2021/QH15') → (35, 'qh', 'qh15')."""
+    m = _FULL.search(fold(code))
+    if not m:
+        return None
+    number, year, a, b, c = m.groups()
+    if year:  # 35/2021/QH15: the letters are the issuer's
+        return int(number), re.sub(r"\d+", "", a), a
+    return int(number), a, b or ""
+
+
+def find_refs(folded: str) -> list[CodeRef]:
+    """Every document reference in a folded question."""
+    refs: list[CodeRef] = []
+    taken: list[tuple[int, int]] = []
+    for m in _FULL.finditer(folded):
+        if re.fullmatch(r"\d{1,2}", m.group(3) or "") or m.group(3) in ("m",):
+            continue
+        parts = code_parts(m.group(0))
+        if parts:
+            refs.append(CodeRef(parts[0], parts[1], parts[2] or None, m.span(), True))
+            taken.append(m.span())
+    for m in _TYPED.finditer(folded):
+        if any(a <= m.start(2) < b for a, b in taken):
+            continue
+        word = m.group(1)
+        letters = TYPE_LETTERS.get(word, word)
+        refs.append(CodeRef(int(m.group(2)), letters, None, m.span(), False))
+    return refs
+
+
+def resolve(ref: CodeRef, documents: list[Document], folded_question: str) -> list[Document]:
+    """Documents a reference may mean; narrowed by issuer letters or issuer words in the question."""
+    out = []
+    for d in documents:
+        if not d.code:
+            continue
+        parts = code_parts(d.code)
+        if not parts or parts[0] != ref.number:
+            continue
+        letters = {parts[1], TYPE_LETTERS.get(fold(d.doc_type), parts[1])}
+        if ref.letters and ref.letters not in letters:
+            continue
+        if ref.issuer and ref.issuer != parts[2]:
+            continue
+        out.append(d)
+    if len(out) > 1:
+        wants_tw = re.search(r"\btw\b|trung uong|bo chinh tri|ban bi thu", folded_question)
+        wants_tu = re.search(r"\btu\b|thanh uy", folded_question)
+        if wants_tw and not wants_tu:
+            out = [d for d in out if code_parts(d.code or "")[2].endswith("tw")] or out  # type: ignore[index]
+        elif wants_tu and not wants_tw:
+            out = [d for d in out if code_parts(d.code or "")[2] == "tu"] or out  # type: ignore[index]
+    return out

@@ -1,0 +1,157 @@
+"""The search index built once per knowledge base: token weights, phrases and facts per entry."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bot.engine.text import Lexicon
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.schema import Document, Entry, Indicator, Target
+from bot.normalize import fold, nfc_lower, strip_diacritics
+
+# Words that carry no subject: question words and function words. IDF takes care of the rest
+# ("đảng" appears everywhere and so weighs little).
+STOPWORDS = frozenset(
+    """bao nhieu may gi nao la cua duoc co da the nhu thi ma o tai cho voi va cac nhung mot nay do ve
+    trong khong a ha vay nhe oi hay hoac roi se dang bi boi vi nen sao ai dau bay gio hien nay
+    hoi xin cho biet toi minh ban em anh chi the nao bang""".split()
+)
+_YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
+
+FIELD_WEIGHTS = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "name": 0.8, "meta": 0.6, "subject": 0.55, "section": 0.3}
+
+
+def years_in(text: str) -> set[int]:
+    """Years written in a text (bare or inside dates)."""
+    return {int(y) for y in _YEAR.findall(text)}
+
+
+@dataclass
+class EntryIndex:
+    """What the matcher knows of one entry."""
+
+    entry: Entry
+    weights: dict[str, float]
+    phrases: list[list[str]]
+    phrase_texts: list[str]
+    bigrams: set[str]
+    years: set[int]
+    units: set[str]
+    accented: set[str]
+    has_percent: bool
+    has_plan_percent: bool
+    expected: bool
+    as_of: bool
+    has_date: bool
+    text: str  # all folded words, for place checks
+    flags: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Index:
+    """Inverted index over the knowledge base."""
+
+    kb: KnowledgeBase
+    lexicon: Lexicon
+    entries: dict[str, EntryIndex]
+    idf: dict[str, float]
+    postings: dict[str, list[str]]
+    vocab: list[str]
+    unit_vocab: set[str]
+    max_idf: float
+
+
+def _meta_texts(e: Entry) -> list[str]:
+    if isinstance(e, Document):
+        return [e.doc_type, e.issuer or "", e.date or "", e.code or "", e.name or ""]
+    out = [f.unit for f in e.figures] + [f.label for f in e.figures] + [f.text for f in e.figures]
+    if isinstance(e, Indicator):
+        out.append(e.period)
+    if isinstance(e, Target):
+        out.append(e.counts)
+        out.append(f"chỉ tiêu năm {e.year}")
+    return out
+
+
+def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
+    """Index every entry of the base."""
+    entries: dict[str, EntryIndex] = {}
+    for e in kb.entries.values():
+        weights: dict[str, float] = {}
+        bigrams: set[str] = set()
+
+        def add(text: str, kind: str) -> list[str]:
+            toks = lexicon.expand(text).split()
+            w = FIELD_WEIGHTS[kind]
+            for t in toks:
+                if t not in STOPWORDS and weights.get(t, 0) < w:
+                    weights[t] = w
+            bigrams.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+            return toks
+
+        phrases = [add(e.title, "title")] + [add(a, "alias") for a in e.aliases]
+        for k in e.keywords:
+            add(k, "keyword")
+        if isinstance(e, Indicator):
+            for n in e.names:
+                add(n, "name")
+        for m in _meta_texts(e):
+            if m:
+                add(m, "meta")
+        add(e.subject, "subject")
+        for sid in kb.entry_sections(e):
+            add(kb.sections[sid].title, "section")
+        if isinstance(e, Document) and e.code:
+            phrases.append(lexicon.expand(e.code).split())
+
+        year_src = " ".join([e.title, *e.aliases, *e.keywords, *_meta_texts(e)])
+        years = years_in(year_src)
+        units: set[str] = set()
+        has_percent = has_plan_percent = expected = as_of = has_date = False
+        if isinstance(e, Indicator | Target):
+            for f in e.figures:
+                units.update(t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS)
+                if f.is_percent:
+                    has_percent = True
+                    units.add("%")
+                if f.role == "percent_of_plan":
+                    has_plan_percent = True
+                if f.role == "expected":
+                    expected = True
+                if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", f.text.strip()):
+                    has_date = True
+        if isinstance(e, Indicator):
+            p = fold(e.period)
+            expected = expected or bool(re.search(r"du kien|uoc|ca nam|het nam", p))
+            as_of = "31/10" in p or "tinh den" in p
+            years.add(e.year)
+        if isinstance(e, Target):
+            years.add(e.year)
+        if isinstance(e, Document):
+            has_date = e.date is not None
+        accented = {
+            w for src in [e.title, *e.aliases, e.subject] for w in nfc_lower(src).split()
+            if strip_diacritics(w) != w
+        }
+        text = " ".join([*(" ".join(p) for p in phrases), " ".join(weights)])
+        entries[e.id] = EntryIndex(
+            entry=e, weights=weights, phrases=[p for p in phrases if p],
+            phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years, units=units,
+            accented=accented, has_percent=has_percent, has_plan_percent=has_plan_percent, expected=expected,
+            as_of=as_of, has_date=has_date, text=f" {text} ",
+        )
+
+    df: dict[str, int] = defaultdict(int)
+    postings: dict[str, list[str]] = defaultdict(list)
+    for eid, ei in entries.items():
+        for t in ei.weights:
+            df[t] += 1
+            postings[t].append(eid)
+    n = max(len(entries), 1)
+    idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+    max_idf = math.log((n + 1) / 0.5)
+    unit_vocab = set().union(*(ei.units for ei in entries.values())) if entries else set()
+    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf)

@@ -1,0 +1,207 @@
+"""Scoring entries against a question: weighted token overlap, phrase recall, rapidfuzz similarity,
+and the facts that decide between the 2023 result, the 2023 plan and the 2024 target of a subject.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.engine.index import STOPWORDS, EntryIndex, Index, years_in
+from bot.engine.text import Query
+from bot.knowledge.schema import Document, Indicator, Target
+
+_PLAN = re.compile(r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|dat muc tieu)\b")
+_PLAN_PERCENT = re.compile(
+    r"(%|phan tram|ty le)[^?]{0,30}(ke hoach)|(so|so voi) ke hoach|ke hoach[^?]{0,6}(%|phan tram)"
+)
+_EXPECTED = re.compile(r"\b(du kien|uoc|ca nam|het nam|phan dau den het)\b")
+_AS_OF = re.compile(r"\b(31/10|tinh den|den ngay|den 31)\b")
+_PERCENT = re.compile(r"%|phan tram|\bty le\b")
+_COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
+_DATE_Q = re.compile(r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao)\b")
+_DOC_Q = re.compile(
+    r"\b(so may|so hieu|so nao|so bao nhieu|cua ai|ai ban hanh|co quan nao|van de gi|noi dung gi|ve gi|"
+    r"ve viec gi|la gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
+)
+_MONEY = {"tien", "dong", "ty", "trieu"}
+
+
+@dataclass
+class Scored:
+    """An entry with its score and the parts it came from (for tuning and the JSON output)."""
+
+    id: str
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Intent:
+    """What the question asks for, read from its words."""
+
+    years: set[int]
+    plan: bool
+    plan_percent: bool
+    expected: bool
+    as_of: bool
+    percent: bool
+    count: bool
+    date: bool
+    doc: bool
+    asked_units: set[str]
+    places: list[str]
+
+
+def read_intent(q: Query, index: Index) -> Intent:
+    """Read the question's intent features."""
+    t = q.text
+    asked: set[str] = set()
+    m = re.search(r"\b(?:bao nhieu|may)\b((?: \S+){1,3})", t)
+    if m:
+        for w in m.group(1).split():
+            if w in STOPWORDS and w not in ("nam",):
+                break
+            asked.add(w)
+    places = [p for p in index.lexicon.places if f" {p} " in f" {t} "]
+    count = bool(_COUNT.search(t)) and not re.search(r"\bso (may|bao nhieu)\b", t)
+    return Intent(
+        years=years_in(t),
+        plan=bool(_PLAN.search(t)),
+        plan_percent=bool(_PLAN_PERCENT.search(t)),
+        expected=bool(_EXPECTED.search(t)),
+        as_of=bool(_AS_OF.search(t)),
+        percent=bool(_PERCENT.search(t)),
+        count=count,
+        date=bool(_DATE_Q.search(t)),
+        doc=bool(_DOC_Q.search(t)),
+        asked_units=asked,
+        places=places,
+    )
+
+
+def correct_tokens(tokens: list[str], index: Index) -> list[str]:
+    """Map unknown words to the nearest indexed word (typos), leaving numbers and short words alone."""
+    out = []
+    for t in tokens:
+        if t in index.idf or t in STOPWORDS or len(t) < 4 or any(c.isdigit() for c in t):
+            out.append(t)
+            continue
+        best = process.extractOne(t, index.vocab, scorer=fuzz.ratio, score_cutoff=80)
+        out.append(best[0] if best else t)
+    return out
+
+
+def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> list[Scored]:
+    """Rank entries for a question; returns the best `limit` with their scores."""
+    tokens = correct_tokens(q.tokens, index)
+    informative = [t for t in dict.fromkeys(tokens) if t not in STOPWORDS and not years_in(t)]
+    if not informative:
+        return []
+    qset = set(tokens)
+    weights = {t: index.idf.get(t, index.max_idf) for t in informative}
+    # Numbers count for little unless they are dates or codes: a question rarely contains its answer.
+    for t in informative:
+        if re.fullmatch(r"[\d.,%]+", t):
+            weights[t] *= 0.35
+    total = sum(weights.values()) or 1.0
+    candidates: set[str] = set()
+    for t in informative:
+        candidates.update(index.postings.get(t, ()))
+    qbigrams = {b for b in _bigrams(tokens) if not all(w in STOPWORDS for w in b.split())}
+
+    scored: list[Scored] = []
+    for eid in candidates:
+        ei = index.entries[eid]
+        cover = sum(weights[t] * ei.weights.get(t, 0.0) for t in informative) / total
+        recall = max((_phrase_recall(p, qset, index) for p in ei.phrases), default=0.0)
+        big = len(qbigrams & ei.bigrams) / max(len(qbigrams), 1)
+        base = 0.5 * cover + 0.35 * recall + 0.15 * min(1.0, big * 1.5)
+        scored.append(Scored(eid, base, {"cover": cover, "recall": recall, "bigram": big}))
+    scored.sort(key=lambda s: -s.score)
+    top = scored[: max(limit * 3, 30)]
+    qtext = " ".join(t for t in tokens if t not in STOPWORDS)
+    for s in top:
+        ei = index.entries[s.id]
+        fz = max((fuzz.token_set_ratio(qtext, p) for p in ei.phrase_texts), default=0) / 100
+        adj = _adjust(ei, intent, q)
+        s.parts.update(fuzzy=fz, adjust=adj)
+        s.score = 0.85 * s.score + 0.15 * fz + adj
+    top.sort(key=lambda s: -s.score)
+    return top[:limit]
+
+
+def _bigrams(tokens: list[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}
+
+
+def _phrase_recall(phrase: list[str], qset: set[str], index: Index) -> float:
+    toks = [t for t in phrase if t not in STOPWORDS]
+    if not toks:
+        return 0.0
+    w = [index.idf.get(t, index.max_idf) for t in toks]
+    return sum(wi for t, wi in zip(toks, w, strict=True) if t in qset) / sum(w)
+
+
+def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
+    """Additive corrections from the question's intent; negative when the entry cannot be the answer."""
+    e = ei.entry
+    adj = 0.0
+    # Years: another year than the entry's is a different fact (or one the report does not give).
+    for y in it.years:
+        if y in ei.years:
+            if isinstance(e, Target) and y == e.year:
+                adj += 0.04
+            continue
+        if isinstance(e, Indicator) and y == 2023:
+            continue
+        if isinstance(e, Target) and y == 2023 and e.year == 2024 and 2024 in it.years:
+            continue
+        if isinstance(e, Document) and y in (2023, 2024):
+            continue
+        adj -= 0.3 if y in (2023, 2024) else 0.6
+    if isinstance(e, Target):
+        if it.plan and not it.plan_percent:
+            adj += 0.08
+        elif not it.plan and 2024 not in it.years:
+            adj -= 0.08
+        if it.plan_percent:
+            adj -= 0.06
+    elif isinstance(e, Indicator):
+        if it.plan and not it.plan_percent and not ei.has_plan_percent:
+            adj -= 0.05
+        if it.plan_percent:
+            adj += 0.08 if ei.has_plan_percent else -0.05
+        if it.expected:
+            adj += 0.08 if ei.expected else (-0.08 if ei.as_of else 0.0)
+        elif it.as_of:
+            adj += 0.08 if ei.as_of else (-0.08 if ei.expected else 0.0)
+        elif ei.expected and not it.expected:
+            adj -= 0.03
+    if isinstance(e, Document):
+        if (it.count or it.percent) and not it.doc:
+            adj -= 0.3
+        if it.doc or it.date:
+            adj += 0.06
+    else:
+        if it.doc and not (it.count or it.percent) and not it.date:
+            adj -= 0.12
+        if it.percent:
+            adj += 0.05 if ei.has_percent else -0.06
+        units = {u for u in it.asked_units if u in ei.units}
+        if it.asked_units & _MONEY and not ({"dong", "ty"} & ei.units):
+            adj -= 0.15
+        elif units:
+            adj += 0.06
+        elif it.asked_units and it.asked_units & (set(q.tokens) & set()) == set() and not it.percent:
+            unknown = {u for u in it.asked_units if u not in ei.weights}
+            if unknown and len(unknown) == len(it.asked_units):
+                adj -= 0.1
+    if it.date:
+        adj += 0.05 if ei.has_date else -0.12
+    for place in it.places:
+        if f" {place} " not in ei.text:
+            adj -= 0.5
+    return adj

@@ -1,0 +1,105 @@
+"""Question and phrase analysis: folding, abbreviations, synonyms, number words, tokens."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.knowledge.schema import Synonyms
+from bot.normalize import fold, nfc, nfc_lower, strip_diacritics
+
+_WORD = re.compile(r"[\w%/.\-]+", re.UNICODE)
+_DIGITS = {
+    "không": 0, "một": 1, "mốt": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "lăm": 5, "sáu": 6,
+    "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9, "mười": 10,
+}
+_MULT = {"trăm": 100, "nghìn": 1000, "ngàn": 1000, "triệu": 1_000_000}
+
+
+def number_words(text: str) -> str:
+    """Turn spelled numbers into digits where a multiplier makes them unambiguous ('ba nghìn' → '3000')."""
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j, total, current, used_mult = i, 0, 0, False
+        while j < len(words):
+            w = words[j]
+            if w in _DIGITS:
+                current = current * 10 + _DIGITS[w] if current and current < 10 and w != "mười" else current + _DIGITS[w]
+            elif w in _MULT and (current or total):
+                total += (current or 1) * _MULT[w]
+                current, used_mult = 0, True
+            elif w == "mươi" and current:
+                current *= 10
+            elif w in ("linh", "lẻ") and used_mult:
+                pass
+            else:
+                break
+            j += 1
+        if used_mult and j > i + 1:
+            out.append(str(total + current))
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    return " ".join(out)
+
+
+class Lexicon:
+    """Abbreviations, acronyms and synonym groups from `knowledge/synonyms.yaml`, in folded form."""
+
+    def __init__(self, synonyms: Synonyms) -> None:
+        self.abbreviations = {fold(k): fold(v) for k, v in synonyms.abbreviations.items()}
+        self.acronyms = {nfc(k): fold(v) for k, v in synonyms.acronyms.items()}
+        # Longest phrases first so "phát triển đảng viên mới" wins over "đảng viên mới".
+        pairs: list[tuple[str, str]] = []
+        for group in synonyms.synonyms:
+            canon = fold(group[0])
+            pairs.extend((fold(p), canon) for p in group[1:] if fold(p) != canon)
+        pairs.sort(key=lambda p: -len(p[0]))
+        self.synonym_pairs = pairs
+        self._syn_re = (
+            re.compile(r"(?<!\S)(" + "|".join(re.escape(p) for p, _ in pairs) + r")(?!\S)") if pairs else None
+        )
+        self._syn_map = dict(pairs)
+        self.places = [fold(p) for p in synonyms.places]
+
+    def expand(self, raw: str) -> str:
+        """Folded text with acronyms (as typed in capitals), abbreviations and synonyms applied."""
+        words: list[str] = []
+        for w in _WORD.findall(nfc(raw)):
+            bare = w.strip(".-/")
+            if bare in self.acronyms:
+                words.append(self.acronyms[bare])
+                continue
+            words.append(w)
+        folded = fold(number_words(nfc_lower(" ".join(words))))
+        out = [self.abbreviations.get(t, t) for t in folded.split()]
+        text = " ".join(out)
+        if self._syn_re:
+            text = self._syn_re.sub(lambda m: self._syn_map[m.group(1)], text)
+        return text
+
+
+@dataclass
+class Query:
+    """A question analysed: raw, folded-and-expanded text, tokens, accented words typed."""
+
+    raw: str
+    text: str
+    tokens: list[str]
+    accented: set[str] = field(default_factory=set)
+
+    @property
+    def bigrams(self) -> set[str]:
+        """Adjacent token pairs."""
+        return {f"{a} {b}" for a, b in zip(self.tokens, self.tokens[1:], strict=False)}
+
+
+def analyse(raw: str, lexicon: Lexicon) -> Query:
+    """Analyse a question (any text; never raises)."""
+    raw = raw[:4096]
+    text = lexicon.expand(raw)
+    accented = {w for w in nfc_lower(raw).split() if strip_diacritics(w) != w}
+    return Query(raw=raw, text=text, tokens=text.split(), accented=accented)

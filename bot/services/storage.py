@@ -11,10 +11,16 @@ Design notes (why it looks like this):
 * One connection per ``Storage``; an :class:`asyncio.Lock` serialises every
   statement group, so one coroutine never sees another's half-finished
   transaction on the shared connection.
-* Every write is a single ``BEGIN IMMEDIATE ... COMMIT`` transaction, rolled
-  back on any error (including cancellation). IMMEDIATE takes the write lock up
-  front, so a concurrent writer in another process waits (``busy_timeout``)
-  instead of failing half-way.
+* Every write is exactly one transaction, taken under the lock. Writes of
+  several statements use ``BEGIN IMMEDIATE ... COMMIT`` and roll back on any
+  error (including cancellation); IMMEDIATE takes the write lock up front, so
+  a writer in another process waits (``busy_timeout``) instead of failing
+  half-way. A write that is a single statement (claim/finish, logging, ...)
+  runs as SQLite's implicit autocommit transaction, which has the same
+  guarantees and saves two thread round trips (see ``_write``).
+* Fan-out: ``claim_delivery``/``finish_delivery`` cost one round trip each
+  (~0.22 ms per pair); ``claim_deliveries``/``finish_deliveries`` batch a
+  whole fan-out into two transactions (~15 ms per 1,000 pairs).
 * Nothing is cached in memory: every method reads or writes the database, so
   a crash or restart loses nothing that was acknowledged.
 * Rows are returned as small frozen dataclasses (``Chat``, ``Subscription``,
@@ -79,6 +85,10 @@ _PERIOD_RE: Final = re.compile(r"^\d{4}-(?:W(?:0[1-9]|[1-4]\d|5[0-3])|(?:0[1-9]|
 _MAX_ERROR_LEN: Final = 1000
 
 _DEFAULT_BUSY_TIMEOUT_MS: Final = 5000
+
+# Rows per multi-row INSERT in claim_deliveries: 3 bound parameters each stays
+# far below SQLite's 32766-parameter limit while amortising the round trip.
+_CLAIM_CHUNK: Final = 500
 
 
 class StorageClosedError(RuntimeError):
@@ -207,6 +217,15 @@ def _check_period(period: str) -> str:
     return period
 
 
+def _check_outcome(status: str, error: str | None, attempts: int) -> str | None:
+    """Validate a delivery outcome; return the error text trimmed for storage."""
+    if status not in FINAL_DELIVERY_STATUSES:
+        raise ValueError(f"status must be one of 'sent', 'failed', 'deactivated'; got {status!r}")
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+        raise ValueError(f"attempts must be a non-negative integer; got {attempts!r}")
+    return None if error is None else str(error)[:_MAX_ERROR_LEN]
+
+
 def _normalize_ref(scope: str, ref: object) -> str:
     if scope == "all":
         if ref not in (None, ""):
@@ -333,6 +352,10 @@ _ACTIVE_SUBS_WHERE: Final = (
 _UPDATABLE_SUB_FIELDS: Final = frozenset({"scope", "ref", "cadence", "weekday", "day_of_month", "hour"})
 
 
+async def _rollback(db: aiosqlite.Connection) -> None:
+    await db.execute("ROLLBACK")
+
+
 # --------------------------------------------------------------------------- storage
 
 
@@ -429,8 +452,29 @@ class Storage:
                 # already queued on the connection thread ahead of any later
                 # statement, so the next transaction starts clean.
                 with suppress(sqlite3.OperationalError):
-                    await asyncio.shield(db.execute("ROLLBACK"))
+                    await asyncio.shield(_rollback(db))
                 raise
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        """Run ONE write statement as its own transaction; return its cursor.
+
+        In autocommit mode SQLite wraps a lone statement in an implicit
+        transaction that takes the write lock when the statement starts (as
+        BEGIN IMMEDIATE would) and is rolled back entirely if the statement
+        fails. Adding explicit BEGIN/COMMIT would be equivalent but cost two
+        more hops to the connection thread (~85 us each), which dominates the
+        hot claim/finish path. The lock still matters: it keeps the statement
+        from landing inside another coroutine's open explicit transaction.
+        """
+        db = self._conn()
+        async with self._lock:
+            return await db.execute(sql, tuple(params))
+
+    async def _write_returning(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Like :meth:`_write` for a statement with RETURNING; fetches all rows in one hop."""
+        db = self._conn()
+        async with self._lock:
+            return list(await db.execute_fetchall(sql, tuple(params)))
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Read under the lock so we never observe another coroutine's open transaction."""
@@ -459,7 +503,7 @@ class Storage:
     async def upsert_chat(
         self,
         chat_id: int,
-        type: str,  # noqa: A002 - mirrors Telegram's field name
+        type: str,  # mirrors Telegram's Chat.type, which callers pass straight through
         title: str | None = None,
         username: str | None = None,
         *,
@@ -476,20 +520,19 @@ class Storage:
         if not isinstance(type, str) or not type:
             raise ValueError(f"type must be a non-empty string; got {type!r}")
         ts = _ts(now)
-        async with self._transaction() as db:
-            rows = await db.execute_fetchall(
-                "INSERT INTO chats (chat_id, type, title, username, first_seen, last_seen, active) "
-                "VALUES (?, ?, ?, ?, ?, ?, 1) "
-                "ON CONFLICT (chat_id) DO UPDATE SET "
-                " type = excluded.type,"
-                " title = COALESCE(excluded.title, chats.title),"
-                " username = COALESCE(excluded.username, chats.username),"
-                " last_seen = excluded.last_seen,"
-                " active = 1, inactive_reason = NULL "
-                "RETURNING *",
-                (chat_id, type, title, username, ts, ts),
-            )
-            return _chat(list(rows)[0])
+        rows = await self._write_returning(
+            "INSERT INTO chats (chat_id, type, title, username, first_seen, last_seen, active) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (chat_id) DO UPDATE SET "
+            " type = excluded.type,"
+            " title = COALESCE(excluded.title, chats.title),"
+            " username = COALESCE(excluded.username, chats.username),"
+            " last_seen = excluded.last_seen,"
+            " active = 1, inactive_reason = NULL "
+            "RETURNING *",
+            (chat_id, type, title, username, ts, ts),
+        )
+        return _chat(rows[0])
 
     async def set_chat_active(self, chat_id: int, active: bool, reason: str | None = None) -> bool:
         """Set a chat's active flag (reason is cleared when activating). Returns False if unknown.
@@ -497,12 +540,11 @@ class Storage:
         Does not touch subscriptions; use :meth:`deactivate_chat` for "bot was blocked".
         """
         _check_int("chat_id", chat_id)
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "UPDATE chats SET active = ?, inactive_reason = ? WHERE chat_id = ?",
-                (1 if active else 0, None if active else reason, chat_id),
-            )
-            return cur.rowcount == 1
+        cur = await self._write(
+            "UPDATE chats SET active = ?, inactive_reason = ? WHERE chat_id = ?",
+            (1 if active else 0, None if active else reason, chat_id),
+        )
+        return cur.rowcount == 1
 
     async def get_chat(self, chat_id: int) -> Chat | None:
         """Return the chat row, or None if the chat was never seen."""
@@ -644,22 +686,19 @@ class Storage:
 
     async def cancel_subscription(self, sub_id: int, chat_id: int, *, now: datetime | None = None) -> bool:
         """Deactivate one of the chat's subscriptions. False if not found/not active/other chat."""
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "UPDATE subscriptions SET active = 0, updated_at = ? "
-                "WHERE id = ? AND chat_id = ? AND active = 1",
-                (_ts(now), sub_id, chat_id),
-            )
-            return cur.rowcount == 1
+        cur = await self._write(
+            "UPDATE subscriptions SET active = 0, updated_at = ? WHERE id = ? AND chat_id = ? AND active = 1",
+            (_ts(now), sub_id, chat_id),
+        )
+        return cur.rowcount == 1
 
     async def cancel_all(self, chat_id: int, *, now: datetime | None = None) -> int:
         """Deactivate all of the chat's active subscriptions; return how many."""
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "UPDATE subscriptions SET active = 0, updated_at = ? WHERE chat_id = ? AND active = 1",
-                (_ts(now), chat_id),
-            )
-            return cur.rowcount
+        cur = await self._write(
+            "UPDATE subscriptions SET active = 0, updated_at = ? WHERE chat_id = ? AND active = 1",
+            (_ts(now), chat_id),
+        )
+        return cur.rowcount
 
     async def active_subscriptions(self) -> list[Subscription]:
         """All active subscriptions of active chats (what the scheduler fans out), by id."""
@@ -673,11 +712,10 @@ class Storage:
 
         Returns False if the subscription does not exist.
         """
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "UPDATE subscriptions SET missing_notified_ref = ? WHERE id = ?", (ref, sub_id)
-            )
-            return cur.rowcount == 1
+        cur = await self._write(
+            "UPDATE subscriptions SET missing_notified_ref = ? WHERE id = ?", (ref, sub_id)
+        )
+        return cur.rowcount == 1
 
     async def count_subscribers(self) -> int:
         """Number of distinct active chats with at least one active subscription."""
@@ -708,13 +746,12 @@ class Storage:
         if isinstance(as_of, datetime) or not isinstance(as_of, date):
             raise ValueError(f"as_of must be a datetime.date; got {as_of!r}")
         _check_int("recorded_by", recorded_by)
-        async with self._transaction() as db:
-            rows = await db.execute_fetchall(
-                "INSERT INTO progress (target_id, value, as_of, recorded_by, recorded_at, note) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                (target_id.strip(), float(value), as_of.isoformat(), recorded_by, _ts(now), note),
-            )
-            return _progress(list(rows)[0])
+        rows = await self._write_returning(
+            "INSERT INTO progress (target_id, value, as_of, recorded_by, recorded_at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            (target_id.strip(), float(value), as_of.isoformat(), recorded_by, _ts(now), note),
+        )
+        return _progress(rows[0])
 
     async def progress_for(self, target_id: str) -> list[ProgressRecord]:
         """Every record for the target (corrections included), ordered by as_of, then id."""
@@ -759,15 +796,15 @@ class Storage:
         reminder is attempted at most once per period, even across restarts.
         """
         _check_period(period)
-        async with self._transaction() as db:
-            # ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: OR IGNORE would
-            # also swallow CHECK/NOT NULL violations and report them as "taken".
-            cur = await db.execute(
-                "INSERT INTO deliveries (subscription_id, period, status, attempts, updated_at) "
-                "VALUES (?, ?, 'sending', 0, ?) ON CONFLICT (subscription_id, period) DO NOTHING",
-                (sub_id, period, _ts(now)),
-            )
-            return cur.rowcount == 1
+        # ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: OR IGNORE would
+        # also swallow CHECK/NOT NULL violations and report them as "taken".
+        # rowcount is sqlite3_changes() of this statement: 1 = we inserted.
+        cur = await self._write(
+            "INSERT INTO deliveries (subscription_id, period, status, attempts, updated_at) "
+            "VALUES (?, ?, 'sending', 0, ?) ON CONFLICT (subscription_id, period) DO NOTHING",
+            (sub_id, period, _ts(now)),
+        )
+        return cur.rowcount == 1
 
     async def finish_delivery(
         self,
@@ -784,20 +821,71 @@ class Storage:
         Raises LookupError if the delivery was never claimed (a caller bug that
         would otherwise break the at-most-once bookkeeping).
         """
-        if status not in FINAL_DELIVERY_STATUSES:
-            raise ValueError(f"status must be one of 'sent', 'failed', 'deactivated'; got {status!r}")
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
-            raise ValueError(f"attempts must be a non-negative integer; got {attempts!r}")
-        if error is not None:
-            error = str(error)[:_MAX_ERROR_LEN]
+        error = _check_outcome(status, error, attempts)
+        cur = await self._write(
+            "UPDATE deliveries SET status = ?, last_error = ?, attempts = ?, updated_at = ? "
+            "WHERE subscription_id = ? AND period = ?",
+            (status, error, attempts, _ts(now), sub_id, period),
+        )
+        if cur.rowcount != 1:
+            raise LookupError(f"delivery ({sub_id}, {period!r}) was not claimed")
+
+    async def claim_deliveries(
+        self, keys: Iterable[tuple[int, str]], *, now: datetime | None = None
+    ) -> set[tuple[int, str]]:
+        """Batch :meth:`claim_delivery`: claim many (sub_id, period) keys in one transaction.
+
+        Returns the keys this call claimed (those not already in the ledger).
+        One multi-row INSERT ... RETURNING per chunk replaces a thread round
+        trip per key, which is what makes a large fan-out cheap.
+        """
+        unique = list(dict.fromkeys((int(sub_id), _check_period(period)) for sub_id, period in keys))
+        if not unique:
+            return set()
+        ts = _ts(now)
+        claimed: set[tuple[int, str]] = set()
         async with self._transaction() as db:
-            cur = await db.execute(
+            for start in range(0, len(unique), _CLAIM_CHUNK):
+                chunk = unique[start:start + _CLAIM_CHUNK]
+                params: list[Any] = []
+                for sub_id, period in chunk:
+                    params += (sub_id, period, ts)
+                # RETURNING reports only rows actually inserted, never the
+                # DO NOTHING conflicts, so it is exactly the set we now own.
+                rows = await db.execute_fetchall(
+                    "INSERT INTO deliveries (subscription_id, period, status, attempts, updated_at) VALUES "
+                    + ", ".join(["(?, ?, 'sending', 0, ?)"] * len(chunk))
+                    + " ON CONFLICT (subscription_id, period) DO NOTHING RETURNING subscription_id, period",
+                    params,
+                )
+                claimed.update((r[0], r[1]) for r in rows)
+        return claimed
+
+    async def finish_deliveries(
+        self,
+        outcomes: Iterable[tuple[int, str, str, str | None, int]],
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Batch :meth:`finish_delivery` for ``(sub_id, period, status, error, attempts)`` tuples.
+
+        One transaction (executemany). Keys that were never claimed are
+        skipped rather than failing the batch, so other outcomes are not lost;
+        returns the number of ledger rows updated.
+        """
+        ts = _ts(now)
+        params: list[tuple[Any, ...]] = []
+        for sub_id, period, status, error, attempts in outcomes:
+            params.append((status, _check_outcome(status, error, attempts), attempts, ts, sub_id, period))
+        if not params:
+            return 0
+        async with self._transaction() as db:
+            cur = await db.executemany(
                 "UPDATE deliveries SET status = ?, last_error = ?, attempts = ?, updated_at = ? "
                 "WHERE subscription_id = ? AND period = ?",
-                (status, error, attempts, _ts(now), sub_id, period),
+                params,
             )
-            if cur.rowcount != 1:
-                raise LookupError(f"delivery ({sub_id}, {period!r}) was not claimed")
+            return cur.rowcount
 
     async def delivery_status(self, sub_id: int, period: str) -> Delivery | None:
         """The ledger row for (subscription, period), or None if never claimed."""
@@ -828,13 +916,12 @@ class Storage:
 
     async def fail_interrupted(self, error: str = "interrupted", *, now: datetime | None = None) -> int:
         """Mark every 'sending' row as 'failed' with ``error`` in one transaction; return count."""
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = ?,"
-                " attempts = MAX(attempts, 1), updated_at = ? WHERE status = 'sending'",
-                (error, _ts(now)),
-            )
-            return cur.rowcount
+        cur = await self._write(
+            "UPDATE deliveries SET status = 'failed', last_error = ?,"
+            " attempts = MAX(attempts, 1), updated_at = ? WHERE status = 'sending'",
+            (error, _ts(now)),
+        )
+        return cur.rowcount
 
     async def delivered_periods(self, sub_id: int) -> list[str]:
         """Periods for which the subscription's reminder was successfully 'sent', sorted."""
@@ -864,19 +951,18 @@ class Storage:
             raise ValueError(
                 f"status must be one of {', '.join(repr(s) for s in QUERY_STATUSES)}; got {status!r}"
             )
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO query_log (ts, chat_id, user_id, question, normalized, status, top_id,"
-                " score, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _ts(now), chat_id, user_id, question, normalized, status,
-                    None if top_id is None else str(top_id),
-                    None if score is None else float(score),
-                    None if elapsed_ms is None else float(elapsed_ms),
-                ),
-            )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+        cur = await self._write(
+            "INSERT INTO query_log (ts, chat_id, user_id, question, normalized, status, top_id,"
+            " score, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _ts(now), chat_id, user_id, question, normalized, status,
+                None if top_id is None else str(top_id),
+                None if score is None else float(score),
+                None if elapsed_ms is None else float(elapsed_ms),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     async def top_unanswered(
         self, days: int = 30, limit: int = 10, now: datetime | None = None
@@ -957,13 +1043,12 @@ class Storage:
         self, user_id: int, action: str, allowed: bool, detail: str = "", *, now: datetime | None = None
     ) -> int:
         """Record an admin action attempt (allowed or refused); return its id."""
-        async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO admin_audit (ts, user_id, action, allowed, detail) VALUES (?, ?, ?, ?, ?)",
-                (_ts(now), user_id, action, 1 if allowed else 0, detail or ""),
-            )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+        cur = await self._write(
+            "INSERT INTO admin_audit (ts, user_id, action, allowed, detail) VALUES (?, ?, ?, ?, ?)",
+            (_ts(now), user_id, action, 1 if allowed else 0, detail or ""),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     async def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
         """The newest ``limit`` audit entries, newest first."""

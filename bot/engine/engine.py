@@ -19,6 +19,7 @@ ANSWER_MIN = 0.50
 CLARIFY_MIN = 0.40
 MARGIN = 0.035
 LIST_RELATIVE = 0.72
+RECALL_MIN = 0.34
 
 _LIST = re.compile(
     r"\b(liet ke|danh sach|ke ten|gom nhung|nhung .{0,40} nao|cac chi tieu|nhung chi tieu|cac muc tieu|"
@@ -130,9 +131,17 @@ class Engine:
         if not scored or scored[0].score < CLARIFY_MIN:
             return "not_found", [], {}, not_found_reply()
         best = scored[0]
-        close = [s for s in scored[1:4] if best.score - s.score < MARGIN]
+        top_entry = self.kb.entries[best.id]
+        # A close candidate whose figures the best one states too (or the reverse) gives the same
+        # answer: no need to ask.
+        close = [
+            s for s in scored[1:4]
+            if best.score - s.score < MARGIN and not _agree(self.kb.entries[s.id], top_entry)
+        ]
         scores = {s.id: s.score for s in scored}
-        if best.score >= ANSWER_MIN and not close:
+        if best.parts.get("recall", 1.0) < RECALL_MIN:
+            close = [s for s in scored[1:3] if s.score >= CLARIFY_MIN]
+        if best.score >= ANSWER_MIN and not close and best.parts.get("recall", 1.0) >= RECALL_MIN:
             e = self.kb.entries[best.id]
             return "answer", [e], scores, answer_reply(self.kb, e)
         chosen = [self.kb.entries[s.id] for s in [best, *close]][:3]
@@ -186,6 +195,18 @@ class Engine:
         if len(chosen) == 1:
             return "answer", chosen, scores, answer_reply(self.kb, chosen[0])
         return "list", chosen, scores, list_reply(self.kb, heading, chosen)
+
+
+def _figures_of(e: Entry) -> set[str]:
+    if isinstance(e, Document):
+        return {x for x in (e.code, e.date) if x}
+    return {f.text for f in e.figures} | set(getattr(e, "names", []))
+
+
+def _agree(a: Entry, b: Entry) -> bool:
+    """True when one entry's figures are all stated by the other (both answers carry the figure)."""
+    fa, fb = _figures_of(a), _figures_of(b)
+    return bool(fa and fb) and (fa <= fb or fb <= fa)
 
 
 _LIST_NOISE = frozenset(

@@ -15,9 +15,8 @@ from bot.normalize import fold, nfc_lower, strip_diacritics
 # Words that carry no subject: question words and function words. IDF takes care of the rest
 # ("đảng" appears everywhere and so weighs little).
 STOPWORDS = frozenset(
-    """bao nhieu may gi nao la cua duoc co da the nhu thi ma o tai cho voi va cac nhung mot nay do ve
-    trong khong a ha vay nhe oi hay hoac roi se dang bi boi vi nen sao ai dau bay gio hien nay
-    hoi xin cho biet toi minh ban em anh chi the nao bang""".split()
+    """bao nhieu may gi nao la cua duoc da the nhu ma o voi va cac nhung mot nay do ve trong khong a ha
+    nhe oi hay hoac roi se boi vi nen sao ai bay gio xin toi""".split()
 )
 _YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
 
@@ -47,7 +46,8 @@ class EntryIndex:
     as_of: bool
     has_date: bool
     text: str  # all folded words, for place checks
-    flags: set[str] = field(default_factory=set)
+    unit_list: list[list[str]] = field(default_factory=list)  # units of the figures, main one first
+    children_of: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -110,10 +110,13 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
         year_src = " ".join([e.title, *e.aliases, *e.keywords, *_meta_texts(e)])
         years = years_in(year_src)
         units: set[str] = set()
+        unit_list: list[list[str]] = []
         has_percent = has_plan_percent = expected = as_of = has_date = False
         if isinstance(e, Indicator | Target):
             for f in e.figures:
-                units.update(t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS)
+                utoks = [t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS]
+                units.update(utoks)
+                unit_list.append(utoks)
                 if f.is_percent:
                     has_percent = True
                     units.add("%")
@@ -141,7 +144,8 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
             entry=e, weights=weights, phrases=[p for p in phrases if p],
             phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years, units=units,
             accented=accented, has_percent=has_percent, has_plan_percent=has_plan_percent, expected=expected,
-            as_of=as_of, has_date=has_date, text=f" {text} ",
+            as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=unit_list,
+            children_of={e.id} if e.id in kb.children else set(),
         )
 
     df: dict[str, int] = defaultdict(int)

@@ -27,6 +27,13 @@ _DOC_Q = re.compile(
     r"ve viec gi|la gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
 )
 _MONEY = {"tien", "dong", "ty", "trieu"}
+_ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve o cho phan tram %".split())
+
+
+CONTEXT_BIGRAMS = frozenset({"hai phong", "thanh pho"})
+W_CORE = 0.7
+W_BIGRAM = 0.15
+W_FUZZY = 0.15
 
 
 @dataclass
@@ -51,20 +58,21 @@ class Intent:
     count: bool
     date: bool
     doc: bool
-    asked_units: set[str]
+    asked_units: list[str]
     places: list[str]
+    total: bool
 
 
 def read_intent(q: Query, index: Index) -> Intent:
     """Read the question's intent features."""
     t = q.text
-    asked: set[str] = set()
+    asked: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\b((?: \S+){1,3})", t)
     if m:
         for w in m.group(1).split():
-            if w in STOPWORDS and w not in ("nam",):
+            if w in _ASK_STOP or years_in(w):
                 break
-            asked.add(w)
+            asked.append(w)
     places = [p for p in index.lexicon.places if f" {p} " in f" {t} "]
     count = bool(_COUNT.search(t)) and not re.search(r"\bso (may|bao nhieu)\b", t)
     return Intent(
@@ -79,6 +87,7 @@ def read_intent(q: Query, index: Index) -> Intent:
         doc=bool(_DOC_Q.search(t)),
         asked_units=asked,
         places=places,
+        total=bool(re.search(r"\b(tong so|tong cong|toan bo|tat ca|tong)\b", t)),
     )
 
 
@@ -86,7 +95,8 @@ def correct_tokens(tokens: list[str], index: Index) -> list[str]:
     """Map unknown words to the nearest indexed word (typos), leaving numbers and short words alone."""
     out = []
     for t in tokens:
-        if t in index.idf or t in STOPWORDS or len(t) < 4 or any(c.isdigit() for c in t):
+        if (t in index.idf or t in STOPWORDS or len(t) < 4 or any(c.isdigit() for c in t)
+                or re.fullmatch(r"[ivxlc]+", t)):
             out.append(t)
             continue
         best = process.extractOne(t, index.vocab, scorer=fuzz.ratio, score_cutoff=80)
@@ -102,6 +112,12 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
         return []
     qset = set(tokens)
     weights = {t: index.idf.get(t, index.max_idf) for t in informative}
+    # The whole report is about the city: its name says little about which fact is meant.
+    for i, t in enumerate(tokens[:-1]):
+        if f"{t} {tokens[i + 1]}" in CONTEXT_BIGRAMS and (i == 0 or tokens[i - 1] != "cap"):
+            for w in (t, tokens[i + 1]):
+                if w in weights:
+                    weights[w] = min(weights[w], 0.3 * index.idf.get(w, 1.0))
     # Numbers count for little unless they are dates or codes: a question rarely contains its answer.
     for t in informative:
         if re.fullmatch(r"[\d.,%]+", t):
@@ -118,17 +134,17 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
         cover = sum(weights[t] * ei.weights.get(t, 0.0) for t in informative) / total
         recall = max((_phrase_recall(p, qset, index) for p in ei.phrases), default=0.0)
         big = len(qbigrams & ei.bigrams) / max(len(qbigrams), 1)
-        base = 0.5 * cover + 0.35 * recall + 0.15 * min(1.0, big * 1.5)
+        base = W_CORE * cover**0.6 * recall**0.4 + W_BIGRAM * min(1.0, big * 1.5)
         scored.append(Scored(eid, base, {"cover": cover, "recall": recall, "bigram": big}))
     scored.sort(key=lambda s: -s.score)
     top = scored[: max(limit * 3, 30)]
     qtext = " ".join(t for t in tokens if t not in STOPWORDS)
     for s in top:
         ei = index.entries[s.id]
-        fz = max((fuzz.token_set_ratio(qtext, p) for p in ei.phrase_texts), default=0) / 100
+        fz = max((fuzz.token_sort_ratio(qtext, p) for p in ei.phrase_texts), default=0) / 100
         adj = _adjust(ei, intent, q)
         s.parts.update(fuzzy=fz, adjust=adj)
-        s.score = 0.85 * s.score + 0.15 * fz + adj
+        s.score = s.score + W_FUZZY * fz + adj
     top.sort(key=lambda s: -s.score)
     return top[:limit]
 
@@ -183,25 +199,38 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
     if isinstance(e, Document):
         if (it.count or it.percent) and not it.doc:
             adj -= 0.3
-        if it.doc or it.date:
+        if it.doc:
             adj += 0.06
     else:
         if it.doc and not (it.count or it.percent) and not it.date:
             adj -= 0.12
         if it.percent:
             adj += 0.05 if ei.has_percent else -0.06
-        units = {u for u in it.asked_units if u in ei.units}
-        if it.asked_units & _MONEY and not ({"dong", "ty"} & ei.units):
-            adj -= 0.15
-        elif units:
-            adj += 0.06
-        elif it.asked_units and it.asked_units & (set(q.tokens) & set()) == set() and not it.percent:
-            unknown = {u for u in it.asked_units if u not in ei.weights}
-            if unknown and len(unknown) == len(it.asked_units):
-                adj -= 0.1
+        if it.asked_units:
+            adj += _unit_fit(it.asked_units, ei)
+        if it.total and ei.entry.id in ei.children_of:
+            adj += 0.04
     if it.date:
         adj += 0.05 if ei.has_date else -0.12
     for place in it.places:
         if f" {place} " not in ei.text:
             adj -= 0.5
     return adj
+
+
+def _unit_fit(asked: list[str], ei: EntryIndex) -> float:
+    """How well the thing counted ('bao nhiêu đảng viên') fits the entry's figures' units."""
+    if set(asked) & _MONEY:
+        return 0.04 if {"dong", "ty"} & ei.units else -0.15
+    best = 0.0
+    for rank, unit in enumerate(ei.unit_list):
+        if not unit:
+            continue
+        hit = len(set(asked) & set(unit)) / len(asked)
+        first = asked[0] in unit
+        fit = (0.6 + 0.4 * hit) if first else 0.3 * hit
+        best = max(best, fit * (1.0 if rank == 0 else 0.75))
+    if best > 0:
+        return 0.1 * best
+    phrase = " ".join(asked[:2])
+    return -0.1 if phrase not in ei.text else 0.0

@@ -50,7 +50,9 @@ class Lexicon:
     """Abbreviations, acronyms and synonym groups from `knowledge/synonyms.yaml`, in folded form."""
 
     def __init__(self, synonyms: Synonyms) -> None:
-        self.abbreviations = {fold(k): fold(v) for k, v in synonyms.abbreviations.items()}
+        # A key with diacritics ("đu", "đv") matches only as typed: folded, "đu" would be "du" (dự).
+        self.abbr_exact = {nfc_lower(k): fold(v) for k, v in synonyms.abbreviations.items()}
+        self.abbr_ascii = {k: v for k, v in self.abbr_exact.items() if k.isascii()}
         self.acronyms = {nfc(k): fold(v) for k, v in synonyms.acronyms.items()}
         # Longest phrases first so "phát triển đảng viên mới" wins over "đảng viên mới".
         pairs: list[tuple[str, str]] = []
@@ -74,9 +76,12 @@ class Lexicon:
                 words.append(self.acronyms[bare])
                 continue
             words.append(w)
-        folded = fold(number_words(nfc_lower(" ".join(words))))
-        out = [self.abbreviations.get(t, t) for t in folded.split()]
-        text = " ".join(out)
+        out: list[str] = []
+        for w in number_words(nfc_lower(" ".join(words))).split():
+            key = w.strip("?.,!:;()\"'“”")
+            hit = self.abbr_exact.get(key) or self.abbr_ascii.get(fold(key))
+            out.append(hit if hit else w)
+        text = fold(" ".join(out))
         if self._syn_re:
             text = self._syn_re.sub(lambda m: self._syn_map[m.group(1)], text)
         return text

@@ -48,6 +48,7 @@ class EntryIndex:
     text: str  # all folded words, for place checks
     unit_list: list[list[str]] = field(default_factory=list)  # units of the figures, main one first
     children_of: set[str] = field(default_factory=set)
+    doc_type: str = ""
 
 
 @dataclass
@@ -146,6 +147,7 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
             accented=accented, has_percent=has_percent, has_plan_percent=has_plan_percent, expected=expected,
             as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=unit_list,
             children_of={e.id} if e.id in kb.children else set(),
+            doc_type=fold(e.doc_type) if isinstance(e, Document) else "",
         )
 
     df: dict[str, int] = defaultdict(int)

@@ -24,7 +24,7 @@ _COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
 _DATE_Q = re.compile(r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao)\b")
 _DOC_Q = re.compile(
     r"\b(so may|so hieu|so nao|so bao nhieu|cua ai|ai ban hanh|co quan nao|van de gi|noi dung gi|ve gi|"
-    r"ve viec gi|la gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
+    r"ve viec gi|la nghi quyet gi|la van ban gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
 )
 _MONEY = {"tien", "dong", "ty", "trieu"}
 _ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve o cho phan tram %".split())
@@ -134,7 +134,7 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
         cover = sum(weights[t] * ei.weights.get(t, 0.0) for t in informative) / total
         recall = max((_phrase_recall(p, qset, index) for p in ei.phrases), default=0.0)
         big = len(qbigrams & ei.bigrams) / max(len(qbigrams), 1)
-        base = W_CORE * cover**0.6 * recall**0.4 + W_BIGRAM * min(1.0, big * 1.5)
+        base = W_CORE * cover**0.7 * recall**0.3 + W_BIGRAM * min(1.0, big * 1.5)
         scored.append(Scored(eid, base, {"cover": cover, "recall": recall, "bigram": big}))
     scored.sort(key=lambda s: -s.score)
     top = scored[: max(limit * 3, 30)]
@@ -177,7 +177,7 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
             continue
         if isinstance(e, Document) and y in (2023, 2024):
             continue
-        adj -= 0.3 if y in (2023, 2024) else 0.6
+        adj -= 0.4 if y in (2023, 2024) else 0.6
     if isinstance(e, Target):
         if it.plan and not it.plan_percent:
             adj += 0.08
@@ -190,7 +190,7 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
             adj -= 0.05
         if it.plan_percent:
             adj += 0.08 if ei.has_plan_percent else -0.05
-        if it.expected:
+        if it.expected and 2024 not in it.years:
             adj += 0.08 if ei.expected else (-0.08 if ei.as_of else 0.0)
         elif it.as_of:
             adj += 0.08 if ei.as_of else (-0.08 if ei.expected else 0.0)
@@ -201,6 +201,8 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
             adj -= 0.3
         if it.doc:
             adj += 0.06
+        if f" {ei.doc_type} " in f" {q.text} ":
+            adj += 0.05
     else:
         if it.doc and not (it.count or it.percent) and not it.date:
             adj -= 0.12

@@ -22,7 +22,7 @@ for item in rows:
         print(f"{item['id']} {item['type']:9} -- no candidates")
         continue
 
-    def ok(s):
+    def ok(s, item=item):
         if item["expect"] is None:
             return False
         e = eng.kb.entries[s.id]

@@ -22,8 +22,8 @@ def evaluate(engine: Engine, path: str = "../shared/eval/dev.jsonl", show: bool 
         if show and v not in ("correct", "abstained"):
             top = (ans["results"] or [{}])[0]
             print(f"[{v}] {item['id']} {item['q'][:70]!r} -> {ans['status']} {top.get('id')}")
-    ins = Counter(v for r, v in zip(rows, verdicts) if r["expect"] is not None)
-    oos = Counter(v for r, v in zip(rows, verdicts) if r["expect"] is None)
+    ins = Counter(v for r, v in zip(rows, verdicts, strict=True) if r["expect"] is not None)
+    oos = Counter(v for r, v in zip(rows, verdicts, strict=True) if r["expect"] is None)
     n_in, n_oos = sum(ins.values()), sum(oos.values())
     out = {"correct": ins["correct"] / n_in, "wrong": ins["wrong"] / n_in,
            "clarify": (ins["clarify_hit"] + ins["clarify_miss"]) / n_in, "oos_abstained": oos["abstained"] / n_oos}

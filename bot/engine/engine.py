@@ -73,6 +73,11 @@ class Engine:
         self.kb = kb
         self.lexicon = Lexicon(kb.synonyms)
         self.index: Index = build_index(kb, self.lexicon)
+        self._section_words = {sid: set(self.lexicon.expand(sec.title).split()) for sid, sec in kb.sections.items()}
+        self._section_entries: dict[str, set[str]] = {}
+        for e in kb.entries.values():
+            for sid in kb.entry_sections(e):
+                self._section_entries.setdefault(sid, set()).add(e.id)
 
     def ask(self, question: str) -> Answer:
         """Answer one question (any text; never raises on input)."""
@@ -122,7 +127,7 @@ class Engine:
             top = self.kb.entries[ranked[0].id]
             return "answer", [top], {ranked[0].id: 1.0}, answer_reply(self.kb, top)
 
-        if _LIST.search(q.text):
+        if _LIST.search(q.text) and (not intent.count or "liet ke" in q.text):
             listed = self._list(q, intent)
             if listed is not None:
                 return listed
@@ -159,14 +164,18 @@ class Engine:
 
     def _section_pool(self, topic: list[str], pool: list[Entry]) -> list[Entry]:
         """Entries of the pool in the section whose title names the topic ("chỉ tiêu dân vận")."""
+        pool_ids = {e.id for e in pool}
+        idf, max_idf = self.index.idf, self.index.max_idf
+        total = sum(idf.get(t, max_idf) for t in topic) or 1.0
         best, best_cover = None, 0.0
-        for sid, sec in self.kb.sections.items():
-            cover = _section_cover(topic, sec.title, self)
-            if cover > best_cover and any(sid in self.kb.entry_sections(e) for e in pool):
+        for sid, words in self._section_words.items():
+            cover = sum(idf.get(t, max_idf) for t in topic if t in words) / total
+            if cover > best_cover and self._section_entries.get(sid, set()) & pool_ids:
                 best, best_cover = sid, cover
         if best is None or best_cover < 0.8:
             return []
-        return [e for e in pool if best in self.kb.entry_sections(e)]
+        members = self._section_entries[best]
+        return [e for e in pool if e.id in members]
 
     def _rank_within(self, q, intent: Intent, docs: list[Document]) -> list[Scored]:
         ids = {d.id for d in docs}
@@ -214,13 +223,6 @@ class Engine:
         if len(chosen) == 1:
             return "answer", chosen, scores, answer_reply(self.kb, chosen[0])
         return "list", chosen, scores, list_reply(self.kb, heading, chosen)
-
-
-def _section_cover(topic: list[str], title: str, engine: Engine) -> float:
-    words = set(engine.lexicon.expand(title).split())
-    idf = engine.index.idf
-    total = sum(idf.get(t, engine.index.max_idf) for t in topic) or 1.0
-    return sum(idf.get(t, engine.index.max_idf) for t in topic if t in words) / total
 
 
 def _family(a: Entry, b: Entry) -> bool:

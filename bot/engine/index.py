@@ -7,6 +7,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot.engine.text import Lexicon
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Target
@@ -49,6 +51,8 @@ class EntryIndex:
     unit_list: list[list[str]] = field(default_factory=list)  # units of the figures, main one first
     children_of: set[str] = field(default_factory=set)
     doc_type: str = ""
+    # (informative tokens, their idf weights, total) per phrase: precomputed for phrase recall.
+    phrase_data: list[tuple[tuple[str, ...], tuple[float, ...], float]] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +67,9 @@ class Index:
     vocab: list[str]
     unit_vocab: set[str]
     max_idf: float
+    ids: list[str] = field(default_factory=list)
+    post_idx: dict[str, np.ndarray] = field(default_factory=dict)
+    post_w: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _meta_texts(e: Entry) -> list[str]:
@@ -84,7 +91,7 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
         weights: dict[str, float] = {}
         bigrams: set[str] = set()
 
-        def add(text: str, kind: str) -> list[str]:
+        def add(text: str, kind: str, weights: dict[str, float] = weights, bigrams: set[str] = bigrams) -> list[str]:
             toks = lexicon.expand(text).split()
             w = FIELD_WEIGHTS[kind]
             for t in toks:
@@ -160,4 +167,14 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
     idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
     max_idf = math.log((n + 1) / 0.5)
     unit_vocab = set().union(*(ei.units for ei in entries.values())) if entries else set()
-    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf)
+    ids = list(entries)
+    position = {eid: i for i, eid in enumerate(ids)}
+    post_idx = {t: np.array([position[e] for e in es], dtype=np.int32) for t, es in postings.items()}
+    post_w = {t: np.array([entries[e].weights[t] for e in es], dtype=np.float32) for t, es in postings.items()}
+    for ei in entries.values():
+        for phrase in ei.phrases:
+            toks = tuple(t for t in phrase if t not in STOPWORDS)
+            if toks:
+                w = tuple(idf.get(t, max_idf) for t in toks)
+                ei.phrase_data.append((toks, w, sum(w)))
+    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf, ids, post_idx, post_w)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.engine.index import STOPWORDS, EntryIndex, Index, years_in
@@ -31,6 +32,7 @@ _ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve
 
 
 CONTEXT_BIGRAMS = frozenset({"hai phong", "thanh pho"})
+CANDIDATES = 60  # entries (by query coverage) that get the finer, costlier scoring
 W_CORE = 0.7
 W_BIGRAM = 0.15
 W_FUZZY = 0.15
@@ -123,16 +125,27 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
         if re.fullmatch(r"[\d.,%]+", t):
             weights[t] *= 0.35
     total = sum(weights.values()) or 1.0
-    candidates: set[str] = set()
+    # Query coverage for every entry at once: one vectorised pass over each word's postings.
+    acc = np.zeros(len(index.ids), dtype=np.float32)
     for t in informative:
-        candidates.update(index.postings.get(t, ()))
+        idx = index.post_idx.get(t)
+        if idx is not None:
+            acc[idx] += np.float32(weights[t]) * index.post_w[t]
+    nonzero = int(np.count_nonzero(acc))
+    if not nonzero:
+        return []
+    k = min(CANDIDATES, nonzero)
+    top_idx = np.argpartition(-acc, k - 1)[:k] if k < len(acc) else np.nonzero(acc)[0]
     qbigrams = {b for b in _bigrams(tokens) if not all(w in STOPWORDS for w in b.split())}
 
     scored: list[Scored] = []
-    for eid in candidates:
+    for i in top_idx:
+        if acc[i] <= 0:
+            continue
+        eid = index.ids[i]
         ei = index.entries[eid]
-        cover = sum(weights[t] * ei.weights.get(t, 0.0) for t in informative) / total
-        recall = max((_phrase_recall(p, qset, index) for p in ei.phrases), default=0.0)
+        cover = float(acc[i]) / total
+        recall = max((_phrase_recall(p, qset) for p in ei.phrase_data), default=0.0)
         big = len(qbigrams & ei.bigrams) / max(len(qbigrams), 1)
         base = W_CORE * cover**0.7 * recall**0.3 + W_BIGRAM * min(1.0, big * 1.5)
         scored.append(Scored(eid, base, {"cover": cover, "recall": recall, "bigram": big}))
@@ -153,12 +166,9 @@ def _bigrams(tokens: list[str]) -> set[str]:
     return {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}
 
 
-def _phrase_recall(phrase: list[str], qset: set[str], index: Index) -> float:
-    toks = [t for t in phrase if t not in STOPWORDS]
-    if not toks:
-        return 0.0
-    w = [index.idf.get(t, index.max_idf) for t in toks]
-    return sum(wi for t, wi in zip(toks, w, strict=True) if t in qset) / sum(w)
+def _phrase_recall(phrase: tuple[tuple[str, ...], tuple[float, ...], float], qset: set[str]) -> float:
+    toks, weights, total = phrase
+    return sum(w for t, w in zip(toks, weights, strict=True) if t in qset) / total
 
 
 def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:

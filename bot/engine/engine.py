@@ -136,6 +136,12 @@ class Engine:
         if not scored or scored[0].score < CLARIFY_MIN:
             return "not_found", [], {}, not_found_reply()
         best = scored[0]
+        other_years = intent.years - {2023, 2024} - self.index.entries[best.id].years
+        if other_years:
+            return "not_found", [], {}, not_found_reply(
+                f"Báo cáo không có số liệu năm {', '.join(str(y) for y in sorted(other_years))}: "
+                "báo cáo nêu kết quả năm 2023 và chỉ tiêu năm 2024."
+            )
         top_entry = self.kb.entries[best.id]
         # A close candidate whose figures the best one states too (or the reverse) gives the same
         # answer: no need to ask.

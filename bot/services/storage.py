@@ -923,6 +923,18 @@ class Storage:
         )
         return cur.rowcount
 
+    async def delivered_keys(self, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (subscription, period) keys already have a ledger row, in any status."""
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        periods = sorted({p for _, p in wanted})
+        marks = ",".join("?" * len(periods))
+        rows = await self._fetchall(
+            f"SELECT subscription_id, period FROM deliveries WHERE period IN ({marks})", periods
+        )
+        return {(r[0], r[1]) for r in rows} & wanted
+
     async def delivered_periods(self, sub_id: int) -> list[str]:
         """Periods for which the subscription's reminder was successfully 'sent', sorted."""
         rows = await self._fetchall(

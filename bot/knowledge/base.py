@@ -23,7 +23,7 @@ from bot.knowledge.schema import (
     Synonyms,
     Target,
 )
-from bot.knowledge.yamlio import LineDict, YamlError, line_of, load_yaml_file, load_yaml_text
+from bot.knowledge.yamlio import YamlError, line_of, load_yaml_file, load_yaml_text
 from bot.normalize import fold
 
 SECTIONS_FILE = "sections.yaml"
@@ -170,6 +170,8 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
             return None
         data = _parse(path, rel(path), text, errors)
         if data is None:
+            if not errors or errors[-1].file != rel(path):
+                errors.append(KbError(rel(path), "file is empty"))
             return None
         try:
             return model.model_validate(data)
@@ -206,6 +208,8 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
         name = str(path.relative_to(directory))
         data = _parse(path, r, overrides.get(name), errors)
         if data is None:
+            if not errors or errors[-1].file != r:
+                errors.append(KbError(r, "file is empty: expected 'kind' and 'entries'"))
             continue
         try:
             df = DataFile.model_validate(data)
@@ -229,7 +233,7 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
             except ValidationError as exc:
                 errors.extend(_validation_errors(exc, r, data, entry_id, ("entries", i)))
                 continue
-            line = getattr(raw, "__line__", None) if isinstance(raw, LineDict) else None
+            line = line_of(data, ("entries", i))
             if entry.id in entries:
                 errors.append(KbError(r, f"duplicate id (first defined in {files[entry.id]})", entry=entry.id, field="id", line=line))
                 continue

@@ -32,7 +32,14 @@ def appears(needle: str, haystack: str) -> bool:
     """True when `needle` stands in `haystack` as written, not as part of a longer number."""
     needle = squash(clean(needle)).strip()
     pattern = r"(?<![\d])" + re.escape(needle) + r"(?![\d]|[.,]\d)"
-    return re.search(pattern, haystack) is not None
+    # A number inside a document code or a date ("28" in 28-NQ/TU, "10" in 31/10/2023) is not
+    # that figure; the whole code or date is.
+    atoms = [m.span() for m in _TOKEN.finditer(haystack) if m.group("code") or m.group("date")]
+    for m in re.finditer(pattern, haystack):
+        inside = any(a <= m.start() and m.end() <= b and (m.start(), m.end()) != (a, b) for a, b in atoms)
+        if not inside:
+            return True
+    return False
 
 
 def anchors_of(kb: KnowledgeBase) -> list[tuple[str, str, int]]:

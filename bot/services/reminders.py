@@ -71,8 +71,10 @@ def targets_for(sub: Subscription, kb: KnowledgeBase) -> list[Target]:
     if sub.scope == "all":
         return targets
     if sub.scope == "section":
-        return [t for t in targets if t.section == sub.ref or kb.sections.get(t.section, None) and
-                sub.ref in kb.descendants(sub.ref) and t.section in kb.descendants(sub.ref)]
+        if sub.ref not in kb.sections:
+            return []
+        inside = kb.descendants(sub.ref)
+        return [t for t in targets if t.section in inside]
     return [t for t in targets if t.id == sub.ref]
 
 

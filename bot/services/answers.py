@@ -1,0 +1,211 @@
+"""The answer service: the one place transports go for answers and lists.
+
+It holds the current Engine (and what is derived from it) in ONE attribute, so a reload is a single
+assignment: atomic for asyncio code, and a handler never sees an engine paired with another base's
+references. `ask` runs the engine and logs the question; everything else is synchronous and pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+
+from bot.engine.engine import Answer, Engine
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.schema import Document, Entry, Indicator, Section, Target
+from bot.normalize import fold
+from bot.services.storage import Storage
+
+log = logging.getLogger(__name__)
+
+REF_MAX = 40  # bytes; leaves room for a callback prefix within Telegram's 64
+_FILLER = frozenset("ve cua cac nhung la gi nao cho toi xem va o trong linh vuc chu de".split())
+_SPLIT = re.compile(r"[\s\-/.]+")
+_CODE = re.compile(r"[-/.]")
+
+
+class EntryRefs:
+    """Short, stable references to entries (for callback data): the id itself when it is at most
+    REF_MAX bytes, else a prefix plus a hash of the id. Stable across restarts and reloads (no
+    positional index), so an old button either still means the same entry or resolves to nothing.
+    """
+
+    def __init__(self, ids: list[str]) -> None:
+        self._by_ref: dict[str, str] = {}
+        self._by_id: dict[str, str] = {}
+        for entry_id in ids:
+            ref = self._make(entry_id)
+            self._by_ref[ref] = entry_id
+            self._by_id[entry_id] = ref
+
+    def _make(self, entry_id: str) -> str:
+        if len(entry_id.encode()) <= REF_MAX and "~" not in entry_id:
+            return entry_id
+        digest = hashlib.sha1(entry_id.encode()).hexdigest()
+        for n in (8, 12, 16, 24):
+            ref = f"{entry_id[: REF_MAX - n - 1]}~{digest[:n]}"
+            if ref not in self._by_ref:
+                return ref
+        raise ValueError(f"cannot make a unique reference for {entry_id!r}")  # pragma: no cover
+
+    def ref(self, entry_id: str) -> str:
+        """The reference of an entry id (KeyError when the id is unknown)."""
+        return self._by_id[entry_id]
+
+    def resolve(self, ref: str) -> str | None:
+        """The entry id a reference stands for, or None (stale or forged)."""
+        return self._by_ref.get(ref)
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything derived from one engine; replaced as a whole."""
+
+    engine: Engine
+    refs: EntryRefs
+    haystacks: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+
+
+def _haystack(kb: KnowledgeBase, e: Entry) -> tuple[frozenset[str], str]:
+    parts = [e.title, e.subject, *e.aliases, *e.keywords]
+    if isinstance(e, Document):
+        parts += [e.doc_type, e.code or "", e.name or "", e.issuer or "", e.date or ""]
+    if isinstance(e, Indicator):
+        parts += e.names
+    text = fold(" ".join(p for p in parts if p))
+    return frozenset(w for w in _SPLIT.split(text) if w), text
+
+
+def topic_tokens(topic: str) -> list[str]:
+    """The folded words of a topic/keyword that must all match ('về kết nạp' → ['ket', 'nap'])."""
+    return [t for t in fold(topic).split() if t not in _FILLER]
+
+
+class AnswerService:
+    """Answers, entry lookups and lists over the current engine; logs questions to storage."""
+
+    def __init__(self, engine: Engine, storage: Storage | None = None) -> None:
+        self.storage = storage
+        self._state = self._build(engine)
+
+    @staticmethod
+    def _build(engine: Engine) -> _State:
+        kb = engine.kb
+        return _State(
+            engine,
+            EntryRefs(list(kb.entries)),
+            {e.id: _haystack(kb, e) for e in kb.entries.values()},
+        )
+
+    # -- engine -----------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The current engine."""
+        return self._state.engine
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The current knowledge base."""
+        return self._state.engine.kb
+
+    @property
+    def refs(self) -> EntryRefs:
+        """Short references for the current base's entries."""
+        return self._state.refs
+
+    def set_engine(self, engine: Engine) -> None:
+        """Swap in a new engine (a reload): one attribute assignment."""
+        self._state = self._build(engine)
+
+    # -- answers ----------------------------------------------------------------------------
+    def answer(self, question: str) -> Answer:
+        """The engine's answer, without logging (terminal chat)."""
+        return self._state.engine.ask(question)
+
+    async def ask(self, question: str, chat_id: int | None, user_id: int | None) -> Answer:
+        """Answer a question and append it to the query log.
+
+        A failing log write is logged and swallowed: the user still gets the answer.
+        """
+        answer = self._state.engine.ask(question)
+        if self.storage is not None and self.storage.is_open:
+            top = answer.results[0] if answer.results else None
+            try:
+                await self.storage.log_query(
+                    chat_id, user_id, question, fold(question), answer.status,
+                    top.id if top else None, top.score if top else None, answer.elapsed_ms,
+                )
+            except Exception:  # noqa: BLE001 - logging must not cost the user the answer
+                log.exception("could not log a question to storage")
+        return answer
+
+    def entry(self, entry_id: str) -> Answer | None:
+        """The answer for one entry (a button, a list item), or None for an unknown id."""
+        return self._state.engine.entry_answer(entry_id)
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id, or None."""
+        return self.kb.entries.get(entry_id)
+
+    def related(self, entry_id: str) -> list[Entry]:
+        """Entries linked to this one: a 2023 result's targets, a target's 2023 results."""
+        kb = self.kb
+        return [kb.entries[i] for i in kb.links.get(entry_id, []) if i in kb.entries]
+
+    # -- lists ------------------------------------------------------------------------------
+    def targets(self, year: int = 2024) -> list[Target]:
+        """The targets of one year, in file order."""
+        return [e for e in self.kb.of_kind("target") if isinstance(e, Target) and e.year == year]
+
+    def result_sections(self) -> list[Section]:
+        """Sections that hold 2023 results (directly), in report order."""
+        kb = self.kb
+        used = {e.section for e in kb.of_kind("indicator")}
+        return [s for s in kb.sections.values() if s.id in used]
+
+    def section_results(self, section_id: str) -> list[Indicator]:
+        """The 2023 results of a section and its subsections (empty for an unknown section)."""
+        kb = self.kb
+        if section_id not in kb.sections:
+            return []
+        ids = kb.descendants(section_id)
+        return [e for e in kb.of_kind("indicator") if isinstance(e, Indicator) and e.section in ids]
+
+    def find_section(self, topic: str) -> Section | None:
+        """A results section named by its number ('3') or by words of its title ('kiểm tra')."""
+        sections = self.result_sections()
+        text = fold(topic)
+        number = re.fullmatch(r"(\d{1,2})\.?", text)
+        if number:
+            return next((s for s in sections if s.title.startswith(f"{number.group(1)}.")), None)
+        tokens = topic_tokens(topic)
+        if not tokens:
+            return None
+        for s in sections:
+            words = set(_SPLIT.split(fold(s.title)))
+            if all(any(w.startswith(t) for w in words) for t in tokens):
+                return s
+        return None
+
+    def results_about(self, topic: str) -> list[Indicator]:
+        """2023 results whose wording contains every word of the topic."""
+        return [e for e in self._matching(topic, "indicator") if isinstance(e, Indicator)]
+
+    def documents(self, keyword: str = "") -> list[Document]:
+        """Cited documents, all or those whose code, name or subject contain every keyword word."""
+        return [e for e in self._matching(keyword, "document") if isinstance(e, Document)]
+
+    def _matching(self, words: str, kind: str) -> list[Entry]:
+        pool = self.kb.of_kind(kind)
+        tokens = topic_tokens(words)
+        if not tokens:
+            return pool
+        hay = self._state.haystacks
+        out = []
+        for e in pool:
+            hwords, htext = hay[e.id]
+            if all(any(w.startswith(t) for w in hwords) or (_CODE.search(t) is not None and t in htext) for t in tokens):
+                out.append(e)
+        return out

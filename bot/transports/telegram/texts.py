@@ -1,0 +1,73 @@
+"""Every user-facing text of the Telegram bot (Vietnamese), in HTML parse mode: no raw '<' or '&'."""
+
+from __future__ import annotations
+
+GREETING = (
+    "Xin chào {name}! Tôi trả lời câu hỏi về <b>Báo cáo tổng kết công tác xây dựng Đảng, hệ thống "
+    "chính trị năm 2023 và nhiệm vụ năm 2024</b> của Thành ủy Hải Phòng.\n\n"
+    "Hãy gõ câu hỏi bằng tiếng Việt (có dấu hoặc không dấu), hoặc bấm một câu hỏi mẫu bên dưới. "
+    "Gõ /help để xem các lệnh."
+)
+
+HELP = (
+    "<b>Tôi có thể giúp gì?</b>\n"
+    "• Gõ câu hỏi, ví dụ: <i>năm 2023 kết nạp bao nhiêu đảng viên?</i> — tôi trả lời bằng số liệu "
+    "của báo cáo kèm mục nguồn.\n"
+    "• /chitieu — các chỉ tiêu năm 2024\n"
+    "• /ketqua [chủ đề] — kết quả năm 2023 theo lĩnh vực, ví dụ <i>/ketqua kiểm tra</i>\n"
+    "• /vanban [từ khóa] — các văn bản được báo cáo trích dẫn, ví dụ <i>/vanban 45-NQ/TW</i>\n"
+    "• /help — hướng dẫn này\n\n"
+    "Trong nhóm, hãy gọi tôi bằng lệnh, nhắc tên @{username} hoặc trả lời tin nhắn của tôi."
+)
+
+# (command, description) for setMyCommands; descriptions are plain text.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Bắt đầu và xem câu hỏi mẫu"),
+    ("chitieu", "Các chỉ tiêu năm 2024"),
+    ("ketqua", "Kết quả năm 2023 theo lĩnh vực"),
+    ("vanban", "Các văn bản được trích dẫn"),
+    ("help", "Hướng dẫn sử dụng"),
+)
+
+# Example questions offered by /start (button i sends EXAMPLES[i]); each answers with the real base.
+EXAMPLES: tuple[str, ...] = (
+    "Năm 2023 kết nạp bao nhiêu đảng viên mới?",
+    "Chỉ tiêu kết nạp đảng viên năm 2024 là bao nhiêu?",
+    "Có bao nhiêu tổ chức đảng bị kỷ luật?",
+    "Nghị quyết 45-NQ/TW nói về gì?",
+)
+
+REFUSAL = "Xin lỗi, bot này chỉ phục vụ cán bộ được cấp quyền. Vui lòng liên hệ quản trị viên."
+ERROR = "Đã có lỗi xảy ra, vui lòng thử lại sau."
+STALE_BUTTON = "Nút này đã cũ hoặc không hợp lệ."
+STALE_BUTTON_MESSAGE = (
+    "Nút bấm này đã cũ hoặc không còn hợp lệ. Bạn hãy gõ lại câu hỏi, hoặc dùng /chitieu, /ketqua, /vanban."
+)
+FOLLOW_SOON = (
+    "Tính năng nhắc tiến độ chỉ tiêu <b>{title}</b> sẽ sớm có. "
+    "Khi sẵn sàng, bạn có thể theo dõi ngay từ nút «Theo dõi»."
+)
+UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệnh."
+NOT_TEXT = "Tôi chỉ hiểu câu hỏi dạng chữ. Hãy gõ câu hỏi, hoặc dùng /help."
+EMPTY_MENTION = "Bạn muốn hỏi gì? Hãy gõ câu hỏi sau tên của tôi, ví dụ: @{username} kết nạp bao nhiêu đảng viên?"
+
+# Lists
+TARGETS_TITLE = "Các chỉ tiêu năm 2024"
+RESULTS_TITLE = "Kết quả năm 2023"
+RESULTS_SECTIONS = "<b>Kết quả năm 2023</b>\nChọn lĩnh vực:"
+RESULTS_NONE = "Không tìm thấy kết quả năm 2023 nào về «{topic}». Chọn một lĩnh vực:"
+DOCUMENTS_TITLE = "Các văn bản được báo cáo trích dẫn"
+DOCUMENTS_NONE = "Không tìm thấy văn bản nào có «{keyword}»."
+PAGE = "Trang {page}/{pages} · {total} mục — bấm một mục để xem chi tiết."
+
+# Buttons
+BTN_PREV = "◀ Trang trước"
+BTN_NEXT = "Trang sau ▶"
+BTN_SECTIONS = "↩ Các lĩnh vực"
+BTN_ALL_DOCUMENTS = "Xem tất cả văn bản"
+BTN_FOLLOW = "🔔 Theo dõi"
+BTN_TARGETS = "🎯 Chỉ tiêu 2024"
+BTN_RESULTS = "📊 Kết quả 2023"
+BTN_DOCUMENTS = "📄 Văn bản"
+BTN_TARGET = "🎯 Chỉ tiêu {year}: {title}"
+BTN_RESULT = "📊 Kết quả 2023: {title}"

@@ -10,13 +10,13 @@ from bot.engine.codes import find_refs, resolve
 from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, not_found_reply
 from bot.engine.index import STOPWORDS, Index, build_index
 from bot.engine.matcher import Intent, Scored, read_intent, score_entries
-from bot.engine.text import Lexicon, analyse
+from bot.engine.text import Lexicon, Query, analyse
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Target
 
 # Tuned on ../shared/eval/dev.jsonl only (see docs/benchmarks.md for the figures).
 ANSWER_MIN = 0.50
-CLARIFY_MIN = 0.40
+CLARIFY_MIN = 0.50
 MARGIN = 0.035
 LIST_RELATIVE = 0.72
 RECALL_MIN = 0.42
@@ -34,6 +34,36 @@ _DOC_TYPE_WORDS = {
     "nghi quyet": "Nghị quyết", "ket luan": "Kết luận", "chi thi": "Chỉ thị", "ke hoach": "Kế hoạch",
     "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định",
 }
+
+
+_TWO_PART = re.compile(r"(?: va|,) (?=(?:\S+ ){0,3}bao nhieu\b)")
+_GENERIC_TOPIC = re.compile(
+    r"\b(chi tieu cu the|cong tac xay dung dang|xay dung dang|he thong chinh tri|van dong nhan dan|cu the)\b"
+)
+
+
+@dataclass
+class Decision:
+    """What the engine decided, before it is turned into an Answer."""
+
+    status: str
+    entries: list[Entry]
+    scores: dict[str, float]
+    reply: Reply
+
+
+def _not_found(reason: str | None = None) -> Decision:
+    return Decision("not_found", [], {}, not_found_reply(reason))
+
+
+def _reply_lines(r: Reply) -> list[str]:
+    return [x for x in ([r.heading] if r.heading else []) + r.lines + ([f"Nguồn: {r.source}"] if r.source else [])]
+
+
+def _strip_refs(text: str) -> str:
+    for ref in find_refs(text):
+        text = text[: ref.span[0]] + " " * (ref.span[1] - ref.span[0]) + text[ref.span[1]:]
+    return text
 
 
 @dataclass
@@ -82,13 +112,19 @@ class Engine:
     def ask(self, question: str) -> Answer:
         """Answer one question (any text; never raises on input)."""
         start = time.perf_counter()
-        status, entries, scores, reply = self._decide(question)
-        results = [
-            Result(e.id, e.kind, self.kb.figure(e), self.kb.entry_section(e), round(scores.get(e.id, 1.0), 4))
-            for e in entries
-        ]
+        d = self._decide(question)
+        results = [self._result(e, d.scores.get(e.id, 1.0)) for e in d.entries]
+        if d.status == "answer" and len(d.entries) > 1:
+            # A two-part question answered by two entries: one combined result.
+            results = [Result(
+                "+".join(r.id for r in results), results[0].kind, "; ".join(r.figure for r in results),
+                " ; ".join(dict.fromkeys(r.section for r in results)), min(r.score for r in results),
+            )]
         elapsed = (time.perf_counter() - start) * 1000
-        return Answer(question, status, reply.plain(), results, elapsed, reply)
+        return Answer(question, d.status, d.reply.plain(), results, elapsed, d.reply)
+
+    def _result(self, e: Entry, score: float) -> Result:
+        return Result(e.id, e.kind, self.kb.figure(e), self.kb.entry_section(e), round(score, 4))
 
     def entry_answer(self, entry_id: str) -> Answer | None:
         """The answer for a chosen entry (a clarification button, a list item)."""
@@ -96,77 +132,144 @@ class Engine:
         if e is None:
             return None
         reply = answer_reply(self.kb, e)
-        res = Result(e.id, e.kind, self.kb.figure(e), self.kb.entry_section(e), 1.0)
-        return Answer(e.title, "answer", reply.plain(), [res], 0.0, reply)
+        return Answer(e.title, "answer", reply.plain(), [self._result(e, 1.0)], 0.0, reply)
 
     # -- decision -------------------------------------------------------------------------------
-    def _decide(self, question: str) -> tuple[str, list[Entry], dict[str, float], Reply]:
+    def _decide(self, question: str) -> Decision:
         q = analyse(question, self.lexicon)
         if not q.tokens:
-            return "not_found", [], {}, not_found_reply("Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm 2023?”")
-        intent = read_intent(q, self.index)
-        docs = [e for e in self.kb.entries.values() if isinstance(e, Document)]
-        refs = find_refs(q.text)
-        if refs and not (intent.count or intent.percent) or (refs and intent.doc):
-            matched: list[Document] = []
-            for ref in refs:
-                matched += [d for d in resolve(ref, docs, q.text) if d not in matched]
-            if not matched:
-                code = refs[0]
-                return "not_found", [], {}, not_found_reply(
-                    f"Báo cáo không nhắc đến văn bản số {code.number}"
-                    + (f" ({code.letters.upper()}{'/' + code.issuer.upper() if code.issuer else ''})" if code.letters else "")
-                    + "."
-                )
-            if len(matched) == 1:
-                return "answer", matched, {matched[0].id: 1.0}, answer_reply(self.kb, matched[0])
-            ranked = self._rank_within(q, intent, matched)
-            if len(ranked) > 1 and ranked[0].score - ranked[1].score < MARGIN:
-                chosen = [self.kb.entries[s.id] for s in ranked[:3]]
-                return "clarify", chosen, {s.id: s.score for s in ranked}, clarify_reply(self.kb, chosen)
-            top = self.kb.entries[ranked[0].id]
-            return "answer", [top], {ranked[0].id: 1.0}, answer_reply(self.kb, top)
+            return _not_found("Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm 2023?”")
+        two = self._two_part(q)
+        if two is not None:
+            return two
+        return self._decide_one(q)
 
-        if _LIST.search(q.text) and (not intent.count or "liet ke" in q.text):
+    def _two_part(self, q: Query) -> Decision | None:
+        """'bao nhiêu X và bao nhiêu Y': each part answered; one entry or two, else None."""
+        first_ask = q.text.find("bao nhieu")
+        m = _TWO_PART.search(q.text, first_ask + 1) if first_ask >= 0 else None
+        if not m:
+            return None
+        first, second = q.text[: m.start()], q.text[m.end():]
+        context = first[: first.find("bao nhieu")] if "bao nhieu" in first else ""
+        parts = [self._decide_one(analyse(first, self.lexicon)),
+                 self._decide_one(analyse(f"{context} {second}", self.lexicon))]
+        if not all(p.status == "answer" and len(p.entries) == 1 for p in parts):
+            return None
+        a, b = parts[0].entries[0], parts[1].entries[0]
+        if a.id == b.id:
+            return parts[0]
+        scores = {**parts[0].scores, **parts[1].scores}
+        reply = Reply(heading="", lines=[*_reply_lines(answer_reply(self.kb, a)), "",
+                                         *_reply_lines(answer_reply(self.kb, b))])
+        return Decision("answer", [a, b], scores, reply)
+
+    def _decide_one(self, q: Query) -> Decision:
+        intent = read_intent(q, self.index)
+        list_wanted = bool(_LIST.search(q.text)) and (not intent.count or "liet ke" in q.text)
+        refs = find_refs(q.text)
+        if refs and (not (intent.count or intent.percent) or intent.doc):
+            if list_wanted and not _KIND_WORDS["document"].search(_strip_refs(q.text)):
+                listed = self._list(q, intent)
+                if listed is not None:
+                    return listed
+            return self._by_code(q, intent, refs)
+        if list_wanted:
             listed = self._list(q, intent)
             if listed is not None:
                 return listed
 
         scored = score_entries(q, self.index, intent)
         if not scored or scored[0].score < CLARIFY_MIN:
-            return "not_found", [], {}, not_found_reply()
+            return _not_found()
         best = scored[0]
-        other_years = intent.years - {2023, 2024} - self.index.entries[best.id].years
+        best_index = self.index.entries[best.id]
+        other_years = intent.years - {2023, 2024} - best_index.years
         if other_years:
-            return "not_found", [], {}, not_found_reply(
+            return _not_found(
                 f"Báo cáo không có số liệu năm {', '.join(str(y) for y in sorted(other_years))}: "
                 "báo cáo nêu kết quả năm 2023 và chỉ tiêu năm 2024."
             )
-        top_entry = self.kb.entries[best.id]
-        # A close candidate whose figures the best one states too (or the reverse) gives the same
-        # answer: no need to ask.
-        close = [
-            s for s in scored[1:4]
-            if best.score - s.score < MARGIN and not _agree(self.kb.entries[s.id], top_entry)
-            and not _family(self.kb.entries[s.id], top_entry)
-        ]
-        scores = {s.id: s.score for s in scored}
+        if any(f" {p} " not in best_index.text for p in intent.places):
+            return _not_found("Báo cáo chỉ nói về thành phố Hải Phòng.")
+        if intent.result_2024 and isinstance(best_index.entry, Target):
+            return _not_found("Báo cáo chưa có kết quả năm 2024; chỉ có chỉ tiêu năm 2024 (xem /chitieu).")
         if best.parts.get("recall", 1.0) < RECALL_MIN:
             # The best entry's own words are mostly absent from the question: the overlap is
             # incidental ("Hải Phòng", "đảng viên"), so the report most likely does not say.
-            return "not_found", [], {}, not_found_reply()
+            return _not_found()
+        top_entry = self.kb.entries[best.id]
+        close = []
+        for s in scored[1:4]:
+            other = self.kb.entries[s.id]
+            if best.score - s.score >= MARGIN or _agree(other, top_entry):
+                continue
+            if _family(other, top_entry):
+                # A total and its breakdown: the words the child adds decide ("cấp xã").
+                child = top_entry if getattr(top_entry, "parent", None) == other.id else other
+                parent = other if child is top_entry else top_entry
+                if self._names_child(q, child, parent):
+                    top_entry, best = child, (best if child is top_entry else s)
+                continue
+            close.append(s)
+        scores = {s.id: s.score for s in scored}
+        if close and all(self._same_family(top_entry, self.kb.entries[s.id]) for s in close):
+            # Parts of one breakdown: the words of the question say which part, or all of them
+            # ("theo từng cấp thành phố, huyện, xã") and then the total, which lists them.
+            parent = self.kb.entries[getattr(top_entry, "parent", None) or top_entry.id]
+            named = [self.kb.entries[c] for c in self.kb.children.get(parent.id, [])
+                     if self._names_child(q, self.kb.entries[c], parent)]
+            if len(named) >= 2:
+                top_entry, close = parent, []
+            elif len(named) == 1:
+                top_entry, close = named[0], []
+        if intent.which and not getattr(top_entry, "names", None):
+            named = [self.kb.entries[c] for c in self.kb.children.get(top_entry.id, [])
+                     if getattr(self.kb.entries[c], "names", None)]
+            if len(named) == 1:
+                top_entry = named[0]  # "tổ chức đảng nào…": the entry that names them
         if best.score >= ANSWER_MIN and not close:
-            e = self.kb.entries[best.id]
-            return "answer", [e], scores, answer_reply(self.kb, e)
-        chosen = [self.kb.entries[s.id] for s in [best, *close]][:3]
+            return Decision("answer", [top_entry], scores, answer_reply(self.kb, top_entry))
+        chosen = [top_entry] + [self.kb.entries[s.id] for s in close][:2]
         if len(chosen) == 1:
             if best.score >= ANSWER_MIN:
-                return "answer", chosen, scores, answer_reply(self.kb, chosen[0])
-            second = scored[1:2]
-            chosen += [self.kb.entries[s.id] for s in second if s.score >= CLARIFY_MIN]
+                return Decision("answer", chosen, scores, answer_reply(self.kb, top_entry))
+            chosen += [self.kb.entries[s.id] for s in scored[1:2] if s.score >= CLARIFY_MIN]
             if len(chosen) == 1:
-                return "not_found", [], {}, not_found_reply()
-        return "clarify", chosen, scores, clarify_reply(self.kb, chosen)
+                return _not_found()
+        return Decision("clarify", chosen, scores, clarify_reply(self.kb, chosen))
+
+    def _same_family(self, a: Entry, b: Entry) -> bool:
+        pa, pb = getattr(a, "parent", None), getattr(b, "parent", None)
+        return (pa is not None and pa == pb) or pa == b.id or pb == a.id
+
+    def _names_child(self, q: Query, child: Entry, parent: Entry) -> bool:
+        """True when the question has words of the child's title that the parent's title lacks."""
+        # Words of the child's title that no other member of the family has in its title tell it
+        # apart: "cảnh cáo", "cấp xã"; not "đảng viên bị", which its siblings share.
+        words = set(self.lexicon.expand(child.title).split()) - STOPWORDS
+        for other_id in [parent.id, *self.kb.children.get(parent.id, [])]:
+            if other_id != child.id:
+                words -= set(self.lexicon.expand(self.kb.entries[other_id].title).split())
+        return bool(words & set(q.tokens))
+
+    def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:
+        docs = [e for e in self.kb.entries.values() if isinstance(e, Document)]
+        matched: list[Document] = []
+        for ref in refs:
+            matched += [d for d in resolve(ref, docs, q.text) if d not in matched]
+        if not matched:
+            code = refs[0]
+            label = f" ({code.letters.upper()}{'/' + code.issuer.upper() if code.issuer else ''})" if code.letters else ""
+            return _not_found(f"Báo cáo không nhắc đến văn bản số {code.number}{label}.")
+        if len(matched) == 1:
+            return Decision("answer", matched, {matched[0].id: 1.0}, answer_reply(self.kb, matched[0]))
+        ranked = self._rank_within(q, intent, matched)
+        if len(ranked) > 1 and ranked[0].score - ranked[1].score < MARGIN:
+            chosen = [self.kb.entries[s.id] for s in ranked[:3]]
+            return Decision("clarify", chosen, {s.id: s.score for s in ranked}, clarify_reply(self.kb, chosen))
+        top = self.kb.entries[ranked[0].id]
+        return Decision("answer", [top], {ranked[0].id: 1.0}, answer_reply(self.kb, top))
 
     def _section_pool(self, topic: list[str], pool: list[Entry]) -> list[Entry]:
         """Entries of the pool in the section whose title names the topic ("chỉ tiêu dân vận")."""
@@ -189,7 +292,7 @@ class Engine:
         missing = [Scored(d.id, 0.0) for d in docs if d.id not in {s.id for s in scored}]
         return scored + missing
 
-    def _list(self, q, intent: Intent) -> tuple[str, list[Entry], dict[str, float], Reply] | None:
+    def _list(self, q: Query, intent: Intent) -> Decision | None:
         kind = next((k for k, rx in _KIND_WORDS.items() if rx.search(q.text)), "indicator")
         pool: list[Entry] = [e for e in self.kb.entries.values() if e.kind == kind]
         if kind == "target":
@@ -203,8 +306,9 @@ class Engine:
             heading = "Các văn bản được báo cáo trích dẫn" if not wanted else "Các " + ", ".join(sorted(w.lower() for w in wanted)) + " được trích dẫn"
         else:
             heading = "Kết quả năm 2023"
+        topic_text = _GENERIC_TOPIC.sub(" ", q.text)
         topic = [
-            t for t in q.tokens
+            t for t in topic_text.split()
             if t not in STOPWORDS and t not in _LIST_NOISE and not t.isdigit() and not re.fullmatch(r"(19|20)\d\d", t)
         ]
         if not topic:
@@ -227,8 +331,8 @@ class Engine:
         if not chosen:
             return None
         if len(chosen) == 1:
-            return "answer", chosen, scores, answer_reply(self.kb, chosen[0])
-        return "list", chosen, scores, list_reply(self.kb, heading, chosen)
+            return Decision("answer", chosen, scores, answer_reply(self.kb, chosen[0]))
+        return Decision("list", chosen, scores, list_reply(self.kb, heading, chosen))
 
 
 def _family(a: Entry, b: Entry) -> bool:

@@ -22,12 +22,16 @@ _EXPECTED = re.compile(r"\b(du kien|uoc|ca nam|het nam|phan dau den het)\b")
 _AS_OF = re.compile(r"\b(31/10|tinh den|den ngay|den 31)\b")
 _PERCENT = re.compile(r"%|phan tram|\bty le\b")
 _COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
-_DATE_Q = re.compile(r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao)\b")
+_DATE_Q = re.compile(
+    r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao|thang may|thang nao|vao thang)\b"
+)
+_WHICH = re.compile(r"\b(?<!ngay )(?<!khi )(?<!so )(?<!nam )(?<!thang )nao\b|\bgom nhung\b|\bla ai\b|\bten\b")
 _DOC_Q = re.compile(
     r"\b(so may|so hieu|so nao|so bao nhieu|cua ai|ai ban hanh|co quan nao|van de gi|noi dung gi|ve gi|"
     r"ve viec gi|la nghi quyet gi|la van ban gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
 )
 _MONEY = {"tien", "dong", "ty", "trieu"}
+_GENERIC_UNITS = frozenset({"nguoi", "dong", "truong", "luot", "ca", "lan"})
 _ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve o cho phan tram %".split())
 
 
@@ -63,6 +67,8 @@ class Intent:
     asked_units: list[str]
     places: list[str]
     total: bool
+    result_2024: bool
+    which: bool
 
 
 def read_intent(q: Query, index: Index) -> Intent:
@@ -76,7 +82,9 @@ def read_intent(q: Query, index: Index) -> Intent:
                 break
             asked.append(w)
     places = [p for p in index.lexicon.places if f" {p} " in f" {t} "]
-    count = bool(_COUNT.search(t)) and not re.search(r"\bso (may|bao nhieu)\b", t)
+    count = (bool(_COUNT.search(t)) and not re.search(r"\bso (may|bao nhieu)\b", t)) or bool(
+        re.match(r"(so|so luong|tong so) (?!hieu|may|nao)", t)
+    )
     return Intent(
         years=years_in(t),
         plan=bool(_PLAN.search(t)),
@@ -90,6 +98,11 @@ def read_intent(q: Query, index: Index) -> Intent:
         asked_units=asked,
         places=places,
         total=bool(re.search(r"\b(tong so|tong cong|toan bo|tat ca|tong)\b", t)),
+        which=bool(_WHICH.search(t)),
+        result_2024=(
+            years_in(t) == {2024} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
+            and not _PLAN.search(t)
+        ),
     )
 
 
@@ -232,6 +245,8 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
 
 def _unit_fit(asked: list[str], ei: EntryIndex) -> float:
     """How well the thing counted ('bao nhiêu đảng viên') fits the entry's figures' units."""
+    if asked[0] in _GENERIC_UNITS:
+        return 0.0  # "bao nhiêu người" fits đảng viên, sinh viên, cán bộ alike
     if set(asked) & _MONEY:
         return 0.04 if {"dong", "ty"} & ei.units else -0.15
     best = 0.0

@@ -1,0 +1,151 @@
+"""Building and running the Telegram Application (long polling).
+
+`run_bot()` is `python -m bot run`. `build_application()` is the pure builder the tests and the
+benchmark use with the emulator; `running()` runs an application the way `run_polling` does,
+inside an existing event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken
+from telegram.ext import Application, ApplicationBuilder, Defaults
+
+from bot.services.answers import AnswerService
+from bot.services.storage import Storage
+from bot.settings import Settings, SettingsError, configure_logging, load_settings
+from bot.transports.telegram import handlers, texts
+from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRateLimiter
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+async def post_init(application: Application) -> None:
+    """Open storage and register the command menu (setMyCommands)."""
+    svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    await svc.storage.open()
+    await application.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+    log.info("bot @%s ready; knowledge base: %d entries", application.bot.username, len(svc.answers.kb.entries))
+
+
+async def post_shutdown(application: Application) -> None:
+    """Close storage."""
+    svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    await svc.storage.close()
+
+
+def build_application(
+    settings: Settings,
+    answers: AnswerService,
+    *,
+    storage: Storage | None = None,
+    retry_backoff: float = 0.5,
+    concurrent_updates: int = 256,
+    extra_handlers: Callable[[Application], None] | None = None,
+) -> Application:
+    """The Application: token and API URLs from settings, HTML by default, the resilient rate
+    limiter (throttling per RATE_LIMITER), chat-ordered concurrent updates, every handler.
+
+    ``extra_handlers(application)`` runs between the main handlers and the catch-all fallbacks.
+    Nothing touches the network or the disk until the application is initialized.
+    """
+    storage = storage or answers.storage or Storage(settings.database_path)
+    answers.storage = storage
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(ResilientRateLimiter(throttle=settings.rate_limiter, backoff=retry_backoff))
+        .concurrent_updates(ChatOrderedProcessor(concurrent_updates))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data[handlers.SERVICES] = handlers.Services(settings, answers, storage)
+    handlers.register(application)
+    if extra_handlers is not None:
+        extra_handlers(application)
+    handlers.register_fallbacks(application)
+    return application
+
+
+@asynccontextmanager
+async def running(application: Application, *, poll_interval: float = 0.0, timeout: int = 10) -> AsyncIterator[Application]:
+    """Run ``application`` with long polling inside the current event loop, like ``run_polling``
+    (initialize, post_init, start polling, start … stop, post_stop, shutdown, post_shutdown)."""
+    await application.initialize()
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+                if application.post_stop:
+                    await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def _fail(message: str, secret: str = "") -> None:
+    if secret:
+        message = message.replace(secret, "[TOKEN]")
+    print(f"Lỗi: {message}", file=sys.stderr)
+
+
+def run_bot() -> int:
+    """`python -m bot run`: load settings and the knowledge base, then poll until Ctrl-C/SIGTERM.
+
+    A configuration problem prints one line and returns a non-zero exit code.
+    """
+    from bot.engine.engine import Engine
+    from bot.knowledge.base import load_base
+    from bot.knowledge.errors import KnowledgeError
+
+    try:
+        settings = load_settings(require_token=True)
+    except SettingsError as exc:
+        _fail(str(exc))
+        return 2
+    configure_logging(settings)
+    try:
+        kb = load_base(Path(settings.knowledge_dir))
+    except KnowledgeError as exc:
+        first = exc.errors[0] if exc.errors else exc
+        _fail(f"KNOWLEDGE_DIR={settings.knowledge_dir}: cơ sở tri thức không hợp lệ ({len(exc.errors)} lỗi, "
+              f"đầu tiên: {first}); chạy `python -m bot check` để xem chi tiết.")
+        return 1
+    application = build_application(settings, AnswerService(Engine(kb)))
+    log.info("starting long polling (access policy: %s, rate limiter: %s)",
+             settings.access_policy, "on" if settings.rate_limiter else "off")
+    try:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+    except InvalidToken:
+        _fail("TELEGRAM_BOT_TOKEN bị Telegram từ chối (token sai hoặc đã bị thu hồi); lấy token mới từ @BotFather.")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the log
+        log.exception("the bot stopped on an error")
+        _fail(f"bot dừng do lỗi: {type(exc).__name__}: {exc}", settings.token)
+        return 1
+    return 0

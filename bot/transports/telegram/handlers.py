@@ -1,0 +1,411 @@
+"""Telegram handlers: thin — parse the update, call a service, format, send.
+
+Registered by :func:`register` (the main handlers) and :func:`register_fallbacks` (catch-alls
+for unknown commands, non-text messages and unknown buttons), which must come last: add other
+handlers (reminders, admin) between the two calls — see ``build_application(extra_handlers=…)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from telegram import (
+    CallbackQuery,
+    ChatMember,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.engine.engine import Answer
+from bot.knowledge.schema import Target
+from bot.services.answers import AnswerService, topic_tokens
+from bot.services.storage import Storage
+from bot.settings import Settings
+from bot.transports.telegram import texts
+from bot.transports.telegram.formatting import escape, split_html
+from bot.transports.telegram.keyboards import (
+    ListRef,
+    answer_markup,
+    entry_markup,
+    examples_markup,
+    fit_arg,
+    parse_list,
+    parse_prefixed,
+)
+from bot.transports.telegram.lists import Page, render
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+FollowHook = Callable[[Update, Context, Target], Awaitable[None]]
+SERVICES = "services"
+
+
+async def follow_soon(update: Update, context: Context, target: Target) -> None:
+    """Default "Theo dõi" hook until reminders exist: say they are coming."""
+    await _ack(update.callback_query)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(chat.id, texts.FOLLOW_SOON.format(title=escape(target.title)))
+
+
+@dataclass
+class Services:
+    """What handlers need, kept in ``application.bot_data[SERVICES]``.
+
+    ``follow`` is the "Theo dõi" hook: the reminders feature replaces it with its own coroutine
+    ``(update, context, target) -> None`` (the callback query is still unanswered when it runs).
+    """
+
+    settings: Settings
+    answers: AnswerService
+    storage: Storage
+    follow: FollowHook = field(default=follow_soon)
+
+
+def services(context: Context) -> Services:
+    """The Services of the running application."""
+    return context.bot_data[SERVICES]
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def is_addressed(message: Message, bot_id: int, username: str) -> bool:
+    """True for a command for this bot, a @mention of it, or a reply to one of its messages."""
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return True
+    name = username.lower()
+    kinds = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION, MessageEntity.BOT_COMMAND]
+    for entity, text in message.parse_entities(kinds).items():
+        if entity.type == MessageEntity.MENTION and text[1:].lower() == name:
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            _, _, at = text.partition("@")
+            return not at or at.lower() == name
+    return False
+
+
+class _Addressed(filters.MessageFilter):
+    """Messages addressed to this bot (see :func:`is_addressed`)."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        return is_addressed(message, bot.id, bot.username or "")
+
+
+ADDRESSED = _Addressed(name="Addressed")
+QUESTION = (
+    filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    & (filters.ChatType.PRIVATE | (filters.ChatType.GROUPS & ADDRESSED))
+)
+
+
+def strip_mention(text: str, username: str) -> str:
+    """The question without '@botname'."""
+    if not username:
+        return text.strip()
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip(" \n\t,:;-")
+
+
+async def _ack(query: CallbackQuery | None, text: str | None = None, alert: bool = False) -> None:
+    """Answer a callback query; a query too old to answer is not worth an error."""
+    if query is None:
+        return
+    with suppress(BadRequest):
+        await query.answer(text, show_alert=alert)
+
+
+async def send_html(context: Context, chat_id: int, html_text: str, markup: InlineKeyboardMarkup | None = None,
+                    reply_to: Message | None = None) -> list[Message]:
+    """Send HTML, split into parts of at most 4,096; the keyboard goes under the last part.
+
+    With ``reply_to`` the first part replies to that message (quoted in groups, as PTB does).
+    """
+    parts = split_html(html_text)
+    sent = []
+    for i, part in enumerate(parts):
+        kb = markup if i == len(parts) - 1 else None
+        if i == 0 and reply_to is not None:
+            sent.append(await reply_to.reply_text(part, reply_markup=kb))
+        else:
+            sent.append(await context.bot.send_message(chat_id, part, reply_markup=kb))
+    return sent
+
+
+async def send_answer(context: Context, chat_id: int, answer: Answer, reply_to: Message | None = None) -> None:
+    """An engine answer: its HTML (every base string escaped by the engine) and its buttons."""
+    answers = services(context).answers
+    await send_html(context, chat_id, answer.reply.html(), answer_markup(answers, answer), reply_to)
+
+
+async def _send_page(context: Context, chat_id: int, page: Page, reply_to: Message | None = None) -> None:
+    await send_html(context, chat_id, page.text, page.markup, reply_to)
+
+
+async def _stale(update: Update, context: Context) -> None:
+    """A button whose data is forged, or names something that is gone."""
+    query = update.callback_query
+    log.info("stale or unknown callback data %r", query.data if query else None)
+    await _ack(query, texts.STALE_BUTTON)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(chat.id, texts.STALE_BUTTON_MESSAGE)
+
+
+# -- access -----------------------------------------------------------------------------------
+
+
+async def access_gate(update: Update, context: Context) -> None:
+    """Group -1: with ACCESS_POLICY=allowlist, refuse users/chats outside ALLOWED_IDS/ADMIN_IDS.
+
+    The refusal is sent only where the user addressed the bot (private chats, commands, mentions,
+    replies, buttons); other group chatter is ignored silently. Stops all further handling.
+    """
+    settings = services(context).settings
+    if settings.access_policy == "open":
+        return
+    user, chat = update.effective_user, update.effective_chat
+    if settings.is_allowed(user.id if user else None, chat.id if chat else None):
+        return
+    log.info("access refused: user %s, chat %s", user.id if user else None, chat.id if chat else None)
+    if update.callback_query is not None:
+        await _ack(update.callback_query, texts.REFUSAL, alert=True)
+    elif update.message is not None and chat is not None and (
+        chat.type == ChatType.PRIVATE or is_addressed(update.message, context.bot.id, context.bot.username or "")
+    ):
+        await update.message.reply_text(texts.REFUSAL)
+    raise ApplicationHandlerStop
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start: greeting, example questions as buttons; remembers the chat."""
+    svc = services(context)
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or message is None:
+        return
+    await svc.storage.upsert_chat(chat.id, chat.type, chat.title, chat.username)
+    name = escape(user.first_name) if user else ""
+    await message.reply_text(texts.GREETING.format(name=name).replace(" !", "!"), reply_markup=examples_markup())
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: what the bot can do."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.HELP.format(username=escape(context.bot.username or "")))
+
+
+async def targets_command(update: Update, context: Context) -> None:
+    """/chitieu: the 2024 targets, paginated."""
+    await _list_command(update, context, ListRef("t"))
+
+
+async def results_command(update: Update, context: Context) -> None:
+    """/ketqua [chủ đề]: sections as buttons, or the results of the section/topic named."""
+    topic = " ".join(context.args or [])
+    answers = services(context).answers
+    if not topic_tokens(topic):
+        ref = ListRef("S")
+    else:
+        section = answers.find_section(topic)
+        ref = ListRef("s", 0, section.id) if section else ListRef("r", 0, fit_arg(topic))
+    await _list_command(update, context, ref)
+
+
+async def documents_command(update: Update, context: Context) -> None:
+    """/vanban [từ khóa]: cited documents, all or matching the keyword, paginated."""
+    await _list_command(update, context, ListRef("d", 0, fit_arg(" ".join(context.args or []))))
+
+
+async def _list_command(update: Update, context: Context, ref: ListRef) -> None:
+    chat, message = update.effective_chat, update.effective_message
+    page = render(services(context).answers, ref)
+    if chat is None or message is None or page is None:
+        return
+    await _send_page(context, chat.id, page, reply_to=message)
+
+
+# -- questions --------------------------------------------------------------------------------
+
+
+async def question(update: Update, context: Context) -> None:
+    """Any text in a private chat, or addressed to the bot in a group: a question."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat is None or message is None or message.text is None:
+        return
+    text = message.text
+    if chat.type != ChatType.PRIVATE:
+        text = strip_mention(text, context.bot.username or "")
+    if not text.strip():
+        await message.reply_text(texts.EMPTY_MENTION.format(username=escape(context.bot.username or "")))
+        return
+    answer = await services(context).answers.ask(text, chat.id, user.id if user else None)
+    await send_answer(context, chat.id, answer, reply_to=message)
+
+
+# -- buttons ----------------------------------------------------------------------------------
+
+
+async def answer_button(update: Update, context: Context) -> None:
+    """``a:<ref>``: send the entry's answer (a clarification candidate, a list item, a related entry)."""
+    query, chat = update.callback_query, update.effective_chat
+    answers = services(context).answers
+    entry_id = answers.refs.resolve(parse_prefixed(query.data or "", "a") or "") if query else None
+    answer = answers.entry(entry_id) if entry_id else None
+    if answer is None or chat is None:
+        await _stale(update, context)
+        return
+    await _ack(query)
+    await send_html(context, chat.id, answer.reply.html(), entry_markup(answers, answer.results[0].id))
+
+
+async def example_button(update: Update, context: Context) -> None:
+    """``q:<n>``: ask the n-th example question of /start."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    n = parse_prefixed(query.data or "", "q") if query else None
+    if n is None or not n.isdigit() or int(n) >= len(texts.EXAMPLES) or chat is None:
+        await _stale(update, context)
+        return
+    await _ack(query)
+    answer = await services(context).answers.ask(texts.EXAMPLES[int(n)], chat.id, user.id if user else None)
+    await send_answer(context, chat.id, answer)
+
+
+async def list_button(update: Update, context: Context) -> None:
+    """``l:…``: show another page (or list) by editing the message the button is on."""
+    query, chat = update.callback_query, update.effective_chat
+    ref = parse_list(query.data or "") if query else None
+    page = render(services(context).answers, ref) if ref else None
+    if page is None or query is None or chat is None:
+        await _stale(update, context)
+        return
+    await _ack(query)
+    try:
+        await query.edit_message_text(page.text, reply_markup=page.markup)
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return  # a double tap: the page is already shown
+        log.info("cannot edit list message (%s); sending the page instead", exc.message)
+        await _send_page(context, chat.id, page)
+
+
+async def follow_button(update: Update, context: Context) -> None:
+    """``sub:<ref>``: "Theo dõi" a 2024 target; hands over to the follow hook."""
+    query = update.callback_query
+    svc = services(context)
+    target_id = svc.answers.refs.resolve(parse_prefixed(query.data or "", "sub") or "") if query else None
+    target = svc.answers.get(target_id) if target_id else None
+    if not isinstance(target, Target):
+        await _stale(update, context)
+        return
+    await svc.follow(update, context, target)
+
+
+# -- fallbacks --------------------------------------------------------------------------------
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """An unknown /command in a private chat."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    """A sticker, photo, voice… in a private chat."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.NOT_TEXT)
+
+
+# -- membership -------------------------------------------------------------------------------
+
+
+async def my_chat_member(update: Update, context: Context) -> None:
+    """The bot was blocked/removed (chat inactive) or (re)added (chat active) — for reminders."""
+    change, chat = update.my_chat_member, update.effective_chat
+    if change is None or chat is None:
+        return
+    storage = services(context).storage
+    status = change.new_chat_member.status
+    if status in (ChatMember.BANNED, ChatMember.LEFT):
+        await storage.deactivate_chat(chat.id, "blocked" if chat.type == ChatType.PRIVATE else "removed")
+    elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER):
+        await storage.upsert_chat(chat.id, chat.type, chat.title, chat.username)
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def _describe(update: object) -> str:
+    if isinstance(update, Update):
+        return json.dumps(update.to_dict(), ensure_ascii=False)[:3000]
+    return repr(update)[:3000]
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log every exception with its update; tell the user something went wrong, without internals."""
+    log.error("exception while handling an update: %s", _describe(update), exc_info=context.error)
+    if not isinstance(update, Update) or isinstance(context.error, Forbidden):
+        return  # nobody to tell, or the user blocked the bot
+    await _ack(update.callback_query)
+    chat = update.effective_chat
+    if chat is not None:
+        try:
+            await context.bot.send_message(chat.id, texts.ERROR)
+        except TelegramError as exc:
+            log.warning("could not tell chat %s about the error: %s", chat.id, exc)
+
+
+# -- registration -----------------------------------------------------------------------------
+
+
+def register(application: Application) -> None:
+    """The access gate, commands, questions, buttons, membership updates and the error handler."""
+    application.add_handler(TypeHandler(Update, access_gate), group=-1)
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("chitieu", targets_command))
+    application.add_handler(CommandHandler("ketqua", results_command))
+    application.add_handler(CommandHandler("vanban", documents_command))
+    application.add_handler(MessageHandler(QUESTION, question))
+    application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^a:"))
+    application.add_handler(CallbackQueryHandler(list_button, pattern=r"^l:"))
+    application.add_handler(CallbackQueryHandler(example_button, pattern=r"^q:"))
+    application.add_handler(CallbackQueryHandler(follow_button, pattern=r"^sub:"))
+    application.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)
+
+
+def register_fallbacks(application: Application) -> None:
+    """Catch-alls; register after every other handler."""
+    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL, not_text)
+    )
+    application.add_handler(CallbackQueryHandler(_stale))

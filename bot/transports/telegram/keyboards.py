@@ -1,0 +1,160 @@
+"""Callback data and inline keyboards.
+
+Callback data (Telegram allows 1-64 bytes) is stateless and restart-proof:
+
+* ``a:<ref>``            open the answer of an entry (``ref`` from :class:`EntryRefs`, ≤ 40 bytes)
+* ``sub:<ref>``          "Theo dõi" on a 2024 target (the reminders hook)
+* ``q:<n>``              the n-th example question of /start
+* ``l:<kind>:<page>:<arg>``  a list page; kinds: ``t`` 2024 targets, ``S`` results sections,
+  ``s`` results of section ``arg``, ``r`` results about topic ``arg``, ``d`` documents with
+  keyword ``arg``. Topics and keywords travel folded (no diacritics, ASCII for Vietnamese), cut to
+  fit, so paging needs no server-side state.
+
+Anything that does not parse, or names an entry/section that no longer exists, is "stale".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.engine.compose import label
+from bot.engine.engine import Answer
+from bot.knowledge.schema import Entry, Indicator, Target
+from bot.normalize import fold
+from bot.services.answers import AnswerService
+from bot.transports.telegram import texts
+from bot.transports.telegram.formatting import button_label
+
+MAX_DATA = 64
+LIST_KINDS = frozenset("tSsrd")
+_LIST_RE = re.compile(r"^l:([tSsrd]):(\d{1,4}):(.*)$", re.S)
+ARG_BUDGET = MAX_DATA - len("l:x:9999:")
+MAX_ITEM_BUTTONS = 12  # an engine list longer than this is read as text, without item buttons
+
+
+@dataclass(frozen=True)
+class ListRef:
+    """One page of one list."""
+
+    kind: str
+    page: int = 0
+    arg: str = ""
+
+    def data(self) -> str:
+        """The callback data for this page."""
+        return f"l:{self.kind}:{self.page}:{self.arg}"
+
+    def at(self, page: int) -> ListRef:
+        """The same list at another page."""
+        return ListRef(self.kind, page, self.arg)
+
+
+def fit_arg(text: str) -> str:
+    """A topic/keyword as it travels in callback data: folded, at most ARG_BUDGET bytes, cut at a word."""
+    folded = fold(text)
+    raw = folded.encode()
+    if len(raw) <= ARG_BUDGET:
+        return folded
+    cut = raw[:ARG_BUDGET].decode("utf-8", errors="ignore")
+    if not folded.startswith(cut + " ") and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.strip()
+
+
+def parse_list(data: str) -> ListRef | None:
+    """A ListRef from callback data, or None."""
+    m = _LIST_RE.match(data or "")
+    return ListRef(m.group(1), int(m.group(2)), m.group(3)) if m else None
+
+
+def parse_prefixed(data: str, prefix: str) -> str | None:
+    """The part after ``prefix:``, or None."""
+    head, sep, rest = (data or "").partition(":")
+    return rest if sep and head == prefix and rest else None
+
+
+def answer_data(service: AnswerService, entry_id: str) -> str:
+    """``a:<ref>``."""
+    return f"a:{service.refs.ref(entry_id)}"
+
+
+def follow_data(service: AnswerService, entry_id: str) -> str:
+    """``sub:<ref>``."""
+    return f"sub:{service.refs.ref(entry_id)}"
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    """A callback button with a truncated label (data checked against the 64-byte limit)."""
+    if not 1 <= len(data.encode()) <= MAX_DATA:
+        raise ValueError(f"callback data must be 1-{MAX_DATA} bytes: {data!r}")
+    return InlineKeyboardButton(button_label(text), callback_data=data)
+
+
+def entry_button(service: AnswerService, e: Entry, text: str | None = None) -> InlineKeyboardButton:
+    """A button that opens an entry's answer."""
+    return button(text or label(service.kb, e), answer_data(service, e.id))
+
+
+def related_label(e: Entry) -> str:
+    """'🎯 Chỉ tiêu 2024: …' or '📊 Kết quả 2023: …'."""
+    if isinstance(e, Target):
+        return texts.BTN_TARGET.format(year=e.year, title=e.title)
+    if isinstance(e, Indicator):
+        return texts.BTN_RESULT.format(title=e.title)
+    return e.title
+
+
+def entry_markup(service: AnswerService, entry_id: str) -> InlineKeyboardMarkup | None:
+    """Buttons under one entry's answer: linked result/target entries, and "Theo dõi" for 2024 targets."""
+    e = service.get(entry_id)
+    if e is None:
+        return None
+    rows = [[entry_button(service, other, related_label(other))] for other in service.related(entry_id)[:4]]
+    if isinstance(e, Target) and e.year == 2024:
+        rows.append([button(texts.BTN_FOLLOW, follow_data(service, e.id))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def answer_markup(service: AnswerService, answer: Answer) -> InlineKeyboardMarkup | None:
+    """Buttons for an engine answer, by status (see module docs)."""
+    if answer.status == "answer" and answer.results:
+        return entry_markup(service, answer.results[0].id)
+    if answer.status in ("clarify", "list"):
+        if answer.status == "list" and len(answer.results) > MAX_ITEM_BUTTONS:
+            return None
+        rows = []
+        for i, r in enumerate(answer.results, 1):
+            e = service.get(r.id)
+            if e is not None:
+                rows.append([entry_button(service, e, f"{i}. {label(service.kb, e)}")])
+        return InlineKeyboardMarkup(rows) if rows else None
+    if answer.status == "not_found":
+        return not_found_markup()
+    return None
+
+
+def not_found_markup() -> InlineKeyboardMarkup:
+    """Where to look instead: 2024 targets, 2023 results, documents."""
+    return InlineKeyboardMarkup([[
+        button(texts.BTN_TARGETS, ListRef("t").data()),
+        button(texts.BTN_RESULTS, ListRef("S").data()),
+        button(texts.BTN_DOCUMENTS, ListRef("d").data()),
+    ]])
+
+
+def examples_markup() -> InlineKeyboardMarkup:
+    """/start's example questions, one per row."""
+    return InlineKeyboardMarkup([[button(q, f"q:{i}")] for i, q in enumerate(texts.EXAMPLES)])
+
+
+def nav_row(ref: ListRef, pages: int) -> list[InlineKeyboardButton]:
+    """Previous/next buttons for a paginated list (empty on a single page)."""
+    row = []
+    if ref.page > 0:
+        row.append(button(texts.BTN_PREV, ref.at(ref.page - 1).data()))
+    if ref.page < pages - 1:
+        row.append(button(texts.BTN_NEXT, ref.at(ref.page + 1).data()))
+    return row

@@ -59,6 +59,7 @@ class FanoutResult:
     failed: int = 0
     skipped: int = 0  # already in the ledger (another run, or before a restart)
     flood_waits: int = 0
+    global_pauses: int = 0
     retries: int = 0
     duration_s: float = 0.0
     messages: int = 0
@@ -104,6 +105,7 @@ class Pacer:
         self._next = 0.0
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._floods: list[float] = []
 
     async def wait(self) -> None:
         """Wait for the next slot."""
@@ -118,6 +120,18 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Flood control: nothing goes out for `seconds`."""
         self._next = max(self._next, self._clock() + seconds)
+
+    def note_flood(self, retry_after: float, burst: int = 3, window: float = 1.0) -> bool:
+        """Record a 429. One 429 is likely about one chat (1 msg/s per chat) and only that message
+        waits; `burst` of them within `window` seconds mean the bot as a whole is too fast, and
+        every send pauses for `retry_after`. Returns True when it paused."""
+        now = self._clock()
+        self._floods = [t for t in self._floods if now - t < window] + [now]
+        if len(self._floods) >= burst:
+            self._floods = []
+            self.pause(retry_after)
+            return True
+        return False
 
 
 class ReminderService:
@@ -228,7 +242,7 @@ class ReminderService:
                 last_error = str(exc)
                 if floods > self.max_flood_waits:
                     return "failed", last_error, attempts
-                pacer.pause(exc.retry_after)
+                result.global_pauses += pacer.note_flood(exc.retry_after)
                 attempts -= 1  # a flood wait is Telegram pacing us, not a failed attempt
                 await asyncio.sleep(max(exc.retry_after, self.per_chat_interval))
             except ChatUnavailable as exc:

@@ -10,7 +10,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Target
 
 NOT_FOUND = "Báo cáo không có thông tin để trả lời câu hỏi này."
-NOT_FOUND_HINT = "Bạn có thể xem /chitieu (chỉ tiêu năm 2024), /ketqua (kết quả năm 2023) hoặc /vanban (văn bản được trích dẫn)."
+NOT_FOUND_HINT = "Bạn có thể xem /chitieu (các chỉ tiêu), /ketqua (các kết quả) hoặc /vanban (văn bản được trích dẫn)."
 CLARIFY = "Có vài mục gần với câu hỏi. Bạn muốn hỏi về:"
 
 
@@ -39,11 +39,11 @@ class Reply:
         return "\n".join(parts)
 
 
-def _period(e: Entry) -> str:
+def _period(kb: KnowledgeBase, e: Entry) -> str:
     if isinstance(e, Indicator):
         return e.period
     if isinstance(e, Target):
-        return f"chỉ tiêu năm {e.year}" if e.year == 2024 else "kế hoạch năm 2023"
+        return f"chỉ tiêu năm {e.year}" if e.year == kb.target_year else f"kế hoạch năm {e.year}"
     return ""
 
 
@@ -52,13 +52,13 @@ def answer_reply(kb: KnowledgeBase, e: Entry) -> Reply:
     figure = kb.figure(e)
     if isinstance(e, Document):
         return Reply(heading=e.title, lines=[figure], source=kb.entry_section(e))
-    lines = [f"{figure} ({_period(e)})"]
+    lines = [f"{figure} ({_period(kb, e)})"]
     for other_id in kb.links.get(e.id, [])[:2]:
         other = kb.entries[other_id]
         if isinstance(other, Target) and isinstance(e, Indicator):
             lines.append(f"Chỉ tiêu năm {other.year}: {kb.figure(other)}")
         elif isinstance(other, Indicator) and isinstance(e, Target):
-            lines.append(f"Kết quả năm 2023: {kb.figure(other)} ({other.period})")
+            lines.append(f"Kết quả năm {other.year}: {kb.figure(other)} ({other.period})")
         else:
             lines.append(f"Liên quan: {other.title}: {kb.figure(other)}")
     kids = kb.children.get(e.id, []) if isinstance(e, Indicator) else []

@@ -138,7 +138,7 @@ class Engine:
     def _decide(self, question: str) -> Decision:
         q = analyse(question, self.lexicon)
         if not q.tokens:
-            return _not_found("Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm 2023?”")
+            return _not_found(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
         two = self._two_part(q)
         if two is not None:
             return two
@@ -184,16 +184,17 @@ class Engine:
             return _not_found()
         best = scored[0]
         best_index = self.index.entries[best.id]
-        other_years = intent.years - {2023, 2024} - best_index.years
+        ry, ty = self.kb.result_year, self.kb.target_year
+        other_years = intent.years - {ry, ty} - best_index.years
         if other_years:
             return _not_found(
                 f"Báo cáo không có số liệu năm {', '.join(str(y) for y in sorted(other_years))}: "
-                "báo cáo nêu kết quả năm 2023 và chỉ tiêu năm 2024."
+                f"báo cáo nêu kết quả năm {ry} và chỉ tiêu năm {ty}."
             )
         if any(f" {p} " not in best_index.text for p in intent.places):
             return _not_found("Báo cáo chỉ nói về thành phố Hải Phòng.")
-        if intent.result_2024 and isinstance(best_index.entry, Target):
-            return _not_found("Báo cáo chưa có kết quả năm 2024; chỉ có chỉ tiêu năm 2024 (xem /chitieu).")
+        if intent.result_of_target_year and isinstance(best_index.entry, Target):
+            return _not_found(f"Báo cáo chưa có kết quả năm {ty}; chỉ có chỉ tiêu năm {ty} (xem /chitieu).")
         if best.parts.get("recall", 1.0) < RECALL_MIN:
             # The best entry's own words are mostly absent from the question: the overlap is
             # incidental ("Hải Phòng", "đảng viên"), so the report most likely does not say.
@@ -296,7 +297,7 @@ class Engine:
         kind = next((k for k, rx in _KIND_WORDS.items() if rx.search(q.text)), "indicator")
         pool: list[Entry] = [e for e in self.kb.entries.values() if e.kind == kind]
         if kind == "target":
-            years = intent.years & {2023, 2024} or {2024}
+            years = intent.years & {self.kb.result_year, self.kb.target_year} or {self.kb.target_year}
             pool = [e for e in pool if isinstance(e, Target) and e.year in years]
             heading = "Các chỉ tiêu năm " + ", ".join(str(y) for y in sorted(years))
         elif kind == "document":
@@ -305,7 +306,7 @@ class Engine:
                 pool = [e for e in pool if isinstance(e, Document) and e.doc_type in wanted]
             heading = "Các văn bản được báo cáo trích dẫn" if not wanted else "Các " + ", ".join(sorted(w.lower() for w in wanted)) + " được trích dẫn"
         else:
-            heading = "Kết quả năm 2023"
+            heading = f"Kết quả năm {self.kb.result_year}"
         topic_text = _GENERIC_TOPIC.sub(" ", q.text)
         topic = [
             t for t in topic_text.split()

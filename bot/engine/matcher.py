@@ -67,7 +67,9 @@ class Intent:
     asked_units: list[str]
     places: list[str]
     total: bool
-    result_2024: bool
+    result_of_target_year: bool
+    result_year: int
+    target_year: int
     which: bool
 
 
@@ -99,8 +101,10 @@ def read_intent(q: Query, index: Index) -> Intent:
         places=places,
         total=bool(re.search(r"\b(tong so|tong cong|toan bo|tat ca|tong)\b", t)),
         which=bool(_WHICH.search(t)),
-        result_2024=(
-            years_in(t) == {2024} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
+        result_year=index.kb.result_year,
+        target_year=index.kb.target_year,
+        result_of_target_year=(
+            years_in(t) == {index.kb.target_year} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
             and not _PLAN.search(t)
         ),
     )
@@ -194,17 +198,18 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
             if isinstance(e, Target) and y == e.year:
                 adj += 0.04
             continue
-        if isinstance(e, Indicator) and y == 2023:
+        ry, ty = it.result_year, it.target_year
+        if isinstance(e, Indicator) and y == ry:
             continue
-        if isinstance(e, Target) and y == 2023 and e.year == 2024 and 2024 in it.years:
+        if isinstance(e, Target) and y == ry and e.year == ty and ty in it.years:
             continue
-        if isinstance(e, Document) and y in (2023, 2024):
+        if isinstance(e, Document) and y in (ry, ty):
             continue
-        adj -= 0.4 if y in (2023, 2024) else 0.6
+        adj -= 0.4 if y in (ry, ty) else 0.6
     if isinstance(e, Target):
         if it.plan and not it.plan_percent:
             adj += 0.08
-        elif not it.plan and 2024 not in it.years:
+        elif not it.plan and it.target_year not in it.years:
             adj -= 0.08
         if it.plan_percent:
             adj -= 0.06
@@ -213,7 +218,7 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
             adj -= 0.05
         if it.plan_percent:
             adj += 0.08 if ei.has_plan_percent else -0.05
-        if it.expected and 2024 not in it.years:
+        if it.expected and it.target_year not in it.years:
             adj += 0.08 if ei.expected else (-0.08 if ei.as_of else 0.0)
         elif it.as_of:
             adj += 0.08 if ei.as_of else (-0.08 if ei.expected else 0.0)

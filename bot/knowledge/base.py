@@ -47,6 +47,16 @@ class KnowledgeBase:
     links: dict[str, list[str]] = field(default_factory=dict)  # indicator ↔ target, both ways
     implemented_by: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def result_year(self) -> int:
+        """The year of the report's results (2023 for this report)."""
+        return max((e.year for e in self.entries.values() if isinstance(e, Indicator)), default=2023)
+
+    @property
+    def target_year(self) -> int:
+        """The year of the report's targets (2024 for this report)."""
+        return max((e.year for e in self.entries.values() if isinstance(e, Target)), default=self.result_year + 1)
+
     def of_kind(self, kind: str) -> list[Entry]:
         """Entries of one kind, in file order."""
         return [e for e in self.entries.values() if e.kind == kind]

@@ -96,7 +96,7 @@ class Indicator(EntryBase):
     names: list[NonEmpty] = []
     parent: EntryId | None = None
     related: list[EntryId] = []
-    year: int = 2023
+    year: int = Field(default=2023, ge=2000, le=2100)
 
     @model_validator(mode="after")
     def _has_content(self) -> Indicator:
@@ -109,7 +109,7 @@ class Target(EntryBase):
     """A target: the 2024 targets, and the plan figures set for 2023."""
 
     kind: Literal["target"] = "target"
-    year: Literal[2023, 2024]
+    year: int = Field(ge=2000, le=2100)
     counts: NonEmpty
     figures: list[Figure] = Field(min_length=1)
     related: list[EntryId] = []

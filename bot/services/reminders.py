@@ -67,8 +67,8 @@ class FanoutResult:
 
 
 def targets_for(sub: Subscription, kb: KnowledgeBase) -> list[Target]:
-    """The 2024 targets a subscription follows (missing ones are left out)."""
-    targets = [e for e in kb.entries.values() if isinstance(e, Target) and e.year == 2024]
+    """The targets (of the report's target year) a subscription follows; missing ones are left out."""
+    targets = [e for e in kb.entries.values() if isinstance(e, Target) and e.year == kb.target_year]
     if sub.scope == "all":
         return targets
     if sub.scope == "section":
@@ -81,7 +81,7 @@ def targets_for(sub: Subscription, kb: KnowledgeBase) -> list[Target]:
 
 def reminder_text(targets: list[Target], latest: dict, kb: KnowledgeBase) -> str:
     """One reminder: each followed target's status with a bar (plain text)."""
-    lines = ["Nhắc tiến độ chỉ tiêu năm 2024:"]
+    lines = [f"Nhắc tiến độ chỉ tiêu năm {kb.target_year}:"]
     for t in targets:
         records = [latest[t.id]] if t.id in latest else []
         st = compute_status(t, records)

@@ -59,7 +59,13 @@ def split_html(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     text = text.strip()
     if utf16_len(text) <= limit:
         return [text] if visible_text(text).strip() else []
-    tokens: deque[str] = deque(_TOKEN.findall(text))
+    piece = max(1, limit // 16)  # longest run of text without a space, so a hard cut can fit anywhere
+    tokens: deque[str] = deque()
+    for tok in _TOKEN.findall(text):
+        if len(tok) > piece and tok[0] not in "<&":
+            tokens.extend(tok[i:i + piece] for i in range(0, len(tok), piece))
+        else:
+            tokens.append(tok)
     parts: list[str] = []
     stack: list[tuple[str, str]] = []  # (tag name, opening tag as written)
     cur: list[str] = []

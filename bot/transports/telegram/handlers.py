@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ SERVICES = "services"
 
 async def follow_soon(update: Update, context: Context, target: Target) -> None:
     """Default "Theo dõi" hook until reminders exist: say they are coming."""
-    await _ack(update.callback_query)
+    await ack(context, update.callback_query)
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_message(chat.id, texts.FOLLOW_SOON.format(title=escape(target.title)))
@@ -74,13 +75,15 @@ class Services:
     """What handlers need, kept in ``application.bot_data[SERVICES]``.
 
     ``follow`` is the "Theo dõi" hook: the reminders feature replaces it with its own coroutine
-    ``(update, context, target) -> None`` (the callback query is still unanswered when it runs).
+    ``(update, context, target) -> None`` (the callback query is still unanswered when it runs;
+    answer it with :func:`ack`).
     """
 
     settings: Settings
     answers: AnswerService
     storage: Storage
     follow: FollowHook = field(default=follow_soon)
+    answered: OrderedDict[str, None] = field(default_factory=OrderedDict)  # callback query ids
 
 
 def services(context: Context) -> Services:
@@ -131,10 +134,17 @@ def strip_mention(text: str, username: str) -> str:
     return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip(" \n\t,:;-")
 
 
-async def _ack(query: CallbackQuery | None, text: str | None = None, alert: bool = False) -> None:
-    """Answer a callback query; a query too old to answer is not worth an error."""
+async def ack(context: Context, query: CallbackQuery | None, text: str | None = None, alert: bool = False) -> None:
+    """Answer a callback query once (Telegram refuses a second answer); a query too old to answer
+    is not worth an error. Remembers answered ids so the error handler knows what is left."""
     if query is None:
         return
+    answered = services(context).answered
+    if query.id in answered:
+        return
+    answered[query.id] = None
+    while len(answered) > 4096:
+        answered.popitem(last=False)
     with suppress(BadRequest):
         await query.answer(text, show_alert=alert)
 
@@ -170,7 +180,7 @@ async def _stale(update: Update, context: Context) -> None:
     """A button whose data is forged, or names something that is gone."""
     query = update.callback_query
     log.info("stale or unknown callback data %r", query.data if query else None)
-    await _ack(query, texts.STALE_BUTTON)
+    await ack(context, query, texts.STALE_BUTTON)
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_message(chat.id, texts.STALE_BUTTON_MESSAGE)
@@ -193,7 +203,7 @@ async def access_gate(update: Update, context: Context) -> None:
         return
     log.info("access refused: user %s, chat %s", user.id if user else None, chat.id if chat else None)
     if update.callback_query is not None:
-        await _ack(update.callback_query, texts.REFUSAL, alert=True)
+        await ack(context, update.callback_query, texts.REFUSAL, alert=True)
     elif update.message is not None and chat is not None and (
         chat.type == ChatType.PRIVATE or is_addressed(update.message, context.bot.id, context.bot.username or "")
     ):
@@ -281,7 +291,7 @@ async def answer_button(update: Update, context: Context) -> None:
     if answer is None or chat is None:
         await _stale(update, context)
         return
-    await _ack(query)
+    await ack(context, query)
     await send_html(context, chat.id, answer.reply.html(), entry_markup(answers, answer.results[0].id))
 
 
@@ -292,7 +302,7 @@ async def example_button(update: Update, context: Context) -> None:
     if n is None or not n.isdigit() or int(n) >= len(texts.EXAMPLES) or chat is None:
         await _stale(update, context)
         return
-    await _ack(query)
+    await ack(context, query)
     answer = await services(context).answers.ask(texts.EXAMPLES[int(n)], chat.id, user.id if user else None)
     await send_answer(context, chat.id, answer)
 
@@ -305,7 +315,7 @@ async def list_button(update: Update, context: Context) -> None:
     if page is None or query is None or chat is None:
         await _stale(update, context)
         return
-    await _ack(query)
+    await ack(context, query)
     try:
         await query.edit_message_text(page.text, reply_markup=page.markup)
     except BadRequest as exc:
@@ -372,7 +382,7 @@ async def on_error(update: object, context: Context) -> None:
     log.error("exception while handling an update: %s", _describe(update), exc_info=context.error)
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return  # nobody to tell, or the user blocked the bot
-    await _ack(update.callback_query)
+    await ack(context, update.callback_query)
     chat = update.effective_chat
     if chat is not None:
         try:

@@ -59,26 +59,38 @@ def find_refs(folded: str) -> list[CodeRef]:
     return refs
 
 
-def resolve(ref: CodeRef, documents: list[Document], folded_question: str) -> list[Document]:
-    """Documents a reference may mean; narrowed by issuer letters or issuer words in the question."""
-    out = []
+@dataclass(frozen=True)
+class CodedDocument:
+    """A document with its code parsed once: number, type letters, issuer letters."""
+
+    doc: Document
+    number: int
+    letters: frozenset[str]
+    issuer: str
+
+
+def index_codes(documents: list[Document]) -> dict[int, list[CodedDocument]]:
+    """Documents with a code, by number (parsed once per base, not per question)."""
+    out: dict[int, list[CodedDocument]] = {}
     for d in documents:
-        if not d.code:
-            continue
-        parts = code_parts(d.code)
-        if not parts or parts[0] != ref.number:
-            continue
-        letters = {parts[1], TYPE_LETTERS.get(fold(d.doc_type), parts[1])}
-        if ref.letters and ref.letters not in letters:
-            continue
-        if ref.issuer and ref.issuer != parts[2]:
-            continue
-        out.append(d)
+        parts = code_parts(d.code) if d.code else None
+        if parts:
+            letters = frozenset({parts[1], TYPE_LETTERS.get(fold(d.doc_type), parts[1])})
+            out.setdefault(parts[0], []).append(CodedDocument(d, parts[0], letters, parts[2]))
+    return out
+
+
+def resolve(ref: CodeRef, by_number: dict[int, list[CodedDocument]], folded_question: str) -> list[Document]:
+    """Documents a reference may mean; narrowed by issuer letters or issuer words in the question."""
+    out = [
+        c for c in by_number.get(ref.number, [])
+        if (not ref.letters or ref.letters in c.letters) and (not ref.issuer or ref.issuer == c.issuer)
+    ]
     if len(out) > 1:
         wants_tw = re.search(r"\btw\b|trung uong|bo chinh tri|ban bi thu", folded_question)
         wants_tu = re.search(r"\btu\b|thanh uy", folded_question)
         if wants_tw and not wants_tu:
-            out = [d for d in out if code_parts(d.code or "")[2].endswith("tw")] or out  # type: ignore[index]
+            out = [c for c in out if c.issuer.endswith("tw")] or out
         elif wants_tu and not wants_tw:
-            out = [d for d in out if code_parts(d.code or "")[2] == "tu"] or out  # type: ignore[index]
-    return out
+            out = [c for c in out if c.issuer == "tu"] or out
+    return [c.doc for c in out]

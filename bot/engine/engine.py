@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from bot.engine.codes import find_refs, resolve
+from bot.engine.codes import find_refs, index_codes, resolve
 from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, not_found_reply
 from bot.engine.index import STOPWORDS, Index, build_index
 from bot.engine.matcher import Intent, Scored, read_intent, score_entries
@@ -103,6 +103,10 @@ class Engine:
         self.kb = kb
         self.lexicon = Lexicon(kb.synonyms)
         self.index: Index = build_index(kb, self.lexicon)
+        self._by_kind: dict[str, list[Entry]] = {}
+        for e in kb.entries.values():
+            self._by_kind.setdefault(e.kind, []).append(e)
+        self._codes = index_codes([e for e in self._by_kind.get("document", []) if isinstance(e, Document)])
         self._section_words = {sid: set(self.lexicon.expand(sec.title).split()) for sid, sec in kb.sections.items()}
         self._section_entries: dict[str, set[str]] = {}
         for e in kb.entries.values():
@@ -255,10 +259,9 @@ class Engine:
         return bool(words & set(q.tokens))
 
     def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:
-        docs = [e for e in self.kb.entries.values() if isinstance(e, Document)]
         matched: list[Document] = []
         for ref in refs:
-            matched += [d for d in resolve(ref, docs, q.text) if d not in matched]
+            matched += [d for d in resolve(ref, self._codes, q.text) if d not in matched]
         if not matched:
             code = refs[0]
             label = f" ({code.letters.upper()}{'/' + code.issuer.upper() if code.issuer else ''})" if code.letters else ""
@@ -295,7 +298,7 @@ class Engine:
 
     def _list(self, q: Query, intent: Intent) -> Decision | None:
         kind = next((k for k, rx in _KIND_WORDS.items() if rx.search(q.text)), "indicator")
-        pool: list[Entry] = [e for e in self.kb.entries.values() if e.kind == kind]
+        pool: list[Entry] = list(self._by_kind.get(kind, []))
         if kind == "target":
             years = intent.years & {self.kb.result_year, self.kb.target_year} or {self.kb.target_year}
             pool = [e for e in pool if isinstance(e, Target) and e.year in years]

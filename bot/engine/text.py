@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.knowledge.schema import Synonyms
 from bot.normalize import fold, nfc, nfc_lower, strip_diacritics
@@ -46,6 +47,11 @@ def number_words(text: str) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=262144)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
 class Lexicon:
     """Abbreviations, acronyms and synonym groups from `knowledge/synonyms.yaml`, in folded form."""
 
@@ -79,7 +85,7 @@ class Lexicon:
         out: list[str] = []
         for w in number_words(nfc_lower(" ".join(words))).split():
             key = w.strip("?.,!:;()\"'“”")
-            hit = self.abbr_exact.get(key) or self.abbr_ascii.get(fold(key))
+            hit = self.abbr_exact.get(key) or self.abbr_ascii.get(_fold_word(key))
             out.append(hit if hit else w)
         text = fold(" ".join(out))
         if self._syn_re:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,12 @@ class KnowledgeBase:
     links: dict[str, list[str]] = field(default_factory=dict)  # indicator ↔ target, both ways
     implemented_by: dict[str, list[str]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def result_year(self) -> int:
         """The year of the report's results (2023 for this report)."""
         return max((e.year for e in self.entries.values() if isinstance(e, Indicator)), default=2023)
 
-    @property
+    @cached_property
     def target_year(self) -> int:
         """The year of the report's targets (2024 for this report)."""
         return max((e.year for e in self.entries.values() if isinstance(e, Target)), default=self.result_year + 1)

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     access_policy: Literal["open", "allowlist"] = "open"
     allowed_ids: IdSet = frozenset()
     rate_limiter: bool = True
+    engine_workers: int = Field(default=1, ge=0, le=16)
     reminder_rate: float = Field(default=20.0, gt=0, le=1000)
     reminder_per_chat_interval: float = Field(default=1.0, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

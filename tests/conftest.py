@@ -35,3 +35,103 @@ async def emulator() -> AsyncIterator[Emulator]:
             f"{len(emu.violations)} Telegram Bot API violation(s):\n{emu.format_violations()}",
             pytrace=False,
         )
+
+
+# --------------------------------------------------------------------------------------
+# Telegram application harness (for tests/test_telegram_*.py)
+# --------------------------------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+from contextlib import AbstractAsyncContextManager, asynccontextmanager  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def kb_engine() -> Any:
+    """The matching engine over the real `knowledge/` (loaded once per session; do not mutate)."""
+    from bot.engine.engine import Engine
+    from bot.knowledge.base import load_base
+
+    return Engine(load_base(Path(_ROOT) / "knowledge"))
+
+
+class BotHarness:
+    """A running Application wired to the emulator, with helpers to talk to it."""
+
+    def __init__(self, emulator: Emulator, application: Any, answers: Any) -> None:
+        self.emu = emulator
+        self.app = application
+        self.answers = answers
+
+    async def say(self, chat_id: int, text: str, n: int = 1, timeout: float = 5.0, **kwargs: Any) -> list[dict]:
+        """Inject a message and return the next ``n`` messages the bot delivers to ``chat_id``."""
+        before = len(self.emu.sent_messages(chat_id))
+        self.emu.inject_message(chat_id, text, **kwargs)
+        sent = await self.emu.wait_for_messages(chat_id, before + n, timeout)
+        return sent[before:]
+
+    async def press(self, chat_id: int, message_id: int, data: str, n: int = 1, timeout: float = 5.0,
+                    **kwargs: Any) -> list[dict]:
+        """Press a button; wait for the callback answer and ``n`` new messages (0: none expected)."""
+        before = len(self.emu.sent_messages(chat_id))
+        answered = len(self.emu.callback_answers)
+        self.emu.inject_callback(chat_id, message_id, data, **kwargs)
+        await self.emu.wait_for(lambda: len(self.emu.callback_answers) > answered, timeout)
+        sent = await self.emu.wait_for_messages(chat_id, before + n, timeout)
+        return sent[before:]
+
+    async def quiet(self, chat_id: int, text: str | None = None, timeout: float = 5.0,
+                    probe_user: int | None = None, **kwargs: Any) -> list[dict]:
+        """Inject a message (if any), then a /help probe (a chat's updates are handled in order) by
+        ``probe_user`` (default: the same sender); return what the bot delivered in between, the
+        probe's reply excluded (expected: nothing)."""
+        before = len(self.emu.sent_messages(chat_id))
+        if text is not None:
+            self.emu.inject_message(chat_id, text, **kwargs)
+        probe_kwargs = {k: v for k, v in kwargs.items() if k in ("user_id", "chat_type")}
+        if probe_user is not None:
+            probe_kwargs["user_id"] = probe_user
+        self.emu.inject_command(chat_id, "/help", **probe_kwargs)
+
+        def probe_answered() -> bool:
+            return any(m.get("text", "").startswith(HELP_MARK) for m in self.emu.sent_messages(chat_id)[before:])
+
+        await self.emu.wait_for(probe_answered, timeout)
+        new = self.emu.sent_messages(chat_id)[before:]
+        return [m for m in new if not m.get("text", "").startswith(HELP_MARK)]
+
+
+HELP_MARK = "Tôi có thể giúp gì?"
+
+
+@pytest.fixture
+def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[BotHarness]]:
+    """Factory: ``async with telegram_bot(**settings) as bot:`` runs the real Application against
+    the emulator (temp SQLite, real knowledge base, rate limiter off and the engine in-process
+    unless asked, fast retries)."""
+    from bot.services.answers import AnswerService
+    from bot.settings import load_settings
+    from bot.transports.telegram.app import build_application, running
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> Any:
+        values: dict[str, Any] = {
+            "telegram_bot_token": emulator.token,
+            "telegram_api_base_url": emulator.bot_base_url,
+            "telegram_file_base_url": emulator.file_base_url,
+            "database_path": tmp_path / "bot.sqlite3",
+            "knowledge_dir": Path(_ROOT) / "knowledge",
+            "access_policy": "open",
+            "allowed_ids": "",
+            "admin_ids": "",
+            "rate_limiter": False,
+            "engine_workers": 0,
+        }
+        values.update(overrides)
+        settings = load_settings(env_file=None, **values)
+        answers = AnswerService(kb_engine, workers=settings.engine_workers)
+        application = build_application(settings, answers, retry_backoff=0.05)
+        async with running(application, poll_interval=0.0, timeout=5):
+            yield BotHarness(emulator, application, answers)
+
+    return start

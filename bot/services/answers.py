@@ -2,15 +2,27 @@
 
 It holds the current Engine (and what is derived from it) in ONE attribute, so a reload is a single
 assignment: atomic for asyncio code, and a handler never sees an engine paired with another base's
-references. `ask` runs the engine and logs the question; everything else is synchronous and pure.
+references. It is also the engine holder of the admin service (``service.engine = new_engine``).
+
+`ask` runs the engine and logs the question; everything else is synchronous and pure. With
+``workers > 0`` questions are answered in that many worker processes (spawned, each with a copy of
+the engine): the engine is pure CPU work, so this moves it off the event loop's core and lets a
+2-core machine answer about twice as many questions (see docs/benchmarks.md, "Telegram load").
+Entry answers and lists stay in-process: they are lookups, not matching.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import pickle
 import re
-from dataclasses import dataclass, field
+import signal
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
 
 from bot.engine.engine import Answer, Engine
 from bot.knowledge.base import KnowledgeBase
@@ -59,13 +71,42 @@ class EntryRefs:
         return self._by_ref.get(ref)
 
 
+# -- worker processes --------------------------------------------------------------------------
+
+_WORKER_ENGINE: Engine | None = None
+
+
+def _worker_init(engine_bytes: bytes) -> None:
+    """Worker process start: unpickle the engine; leave Ctrl-C to the parent."""
+    global _WORKER_ENGINE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_ENGINE = pickle.loads(engine_bytes)
+
+
+def _worker_ask(question: str) -> Answer:
+    """Answer in a worker process."""
+    assert _WORKER_ENGINE is not None
+    return _WORKER_ENGINE.ask(question)
+
+
+def _make_pool(engine: Engine, workers: int) -> Executor | None:
+    if workers <= 0:
+        return None
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(pickle.dumps(engine),)
+    )
+
+
 @dataclass(frozen=True)
 class _State:
     """Everything derived from one engine; replaced as a whole."""
 
     engine: Engine
     refs: EntryRefs
+    result_year: int
+    target_year: int
     haystacks: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+    pool: Executor | None = None
 
 
 def _haystack(kb: KnowledgeBase, e: Entry) -> tuple[frozenset[str], str]:
@@ -86,24 +127,44 @@ def topic_tokens(topic: str) -> list[str]:
 class AnswerService:
     """Answers, entry lookups and lists over the current engine; logs questions to storage."""
 
-    def __init__(self, engine: Engine, storage: Storage | None = None) -> None:
+    def __init__(self, engine: Engine, storage: Storage | None = None, *, workers: int = 0) -> None:
+        """``workers``: processes answering questions (0: in this process, on the event loop)."""
         self.storage = storage
+        self.workers = workers
         self._state = self._build(engine)
 
-    @staticmethod
-    def _build(engine: Engine) -> _State:
+    def _build(self, engine: Engine) -> _State:
         kb = engine.kb
         return _State(
             engine,
             EntryRefs(list(kb.entries)),
+            kb.result_year,
+            kb.target_year,
             {e.id: _haystack(kb, e) for e in kb.entries.values()},
+            _make_pool(engine, self.workers),
         )
+
+    async def start(self) -> None:
+        """Start the worker processes now (not on the first question): one warm-up question."""
+        pool = self._state.pool
+        if pool is not None:
+            await asyncio.wrap_future(pool.submit(_worker_ask, ""))
+
+    async def close(self) -> None:
+        """Stop the worker processes (questions in flight finish first)."""
+        pool = self._state.pool
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, True)
 
     # -- engine -----------------------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        """The current engine."""
+        """The current engine; assigning one swaps it in (see :meth:`set_engine`)."""
         return self._state.engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        self.set_engine(engine)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -115,21 +176,48 @@ class AnswerService:
         """Short references for the current base's entries."""
         return self._state.refs
 
+    @property
+    def result_year(self) -> int:
+        """The year of the report's results (2023 for this report)."""
+        return self._state.result_year
+
+    @property
+    def target_year(self) -> int:
+        """The year of the report's targets (2024 for this report)."""
+        return self._state.target_year
+
     def set_engine(self, engine: Engine) -> None:
-        """Swap in a new engine (a reload): one attribute assignment."""
+        """Swap in a new engine (a reload): one attribute assignment. Worker processes are replaced:
+        new ones start with the new engine; the old ones finish the questions they hold, then exit."""
+        old = self._state.pool
         self._state = self._build(engine)
+        if old is not None:
+            old.shutdown(wait=False)
 
     # -- answers ----------------------------------------------------------------------------
     def answer(self, question: str) -> Answer:
         """The engine's answer, without logging (terminal chat)."""
         return self._state.engine.ask(question)
 
+    async def _run(self, question: str) -> Answer:
+        state = self._state
+        if state.pool is None:
+            return state.engine.ask(question)
+        try:
+            return await asyncio.wrap_future(state.pool.submit(_worker_ask, question))
+        except BrokenProcessPool:
+            log.exception("engine worker died; answering in-process and restarting the workers")
+            if self._state is state:
+                state.pool.shutdown(wait=False)
+                self._state = replace(state, pool=_make_pool(state.engine, self.workers))
+            return state.engine.ask(question)
+
     async def ask(self, question: str, chat_id: int | None, user_id: int | None) -> Answer:
-        """Answer a question and append it to the query log.
+        """Answer a question (in a worker process when there are workers) and log it.
 
         A failing log write is logged and swallowed: the user still gets the answer.
         """
-        answer = self._state.engine.ask(question)
+        answer = await self._run(question)
         if self.storage is not None and self.storage.is_open:
             top = answer.results[0] if answer.results else None
             try:
@@ -150,23 +238,24 @@ class AnswerService:
         return self.kb.entries.get(entry_id)
 
     def related(self, entry_id: str) -> list[Entry]:
-        """Entries linked to this one: a 2023 result's targets, a target's 2023 results."""
+        """Entries linked to this one: a result's targets, a target's results."""
         kb = self.kb
         return [kb.entries[i] for i in kb.links.get(entry_id, []) if i in kb.entries]
 
     # -- lists ------------------------------------------------------------------------------
-    def targets(self, year: int = 2024) -> list[Target]:
-        """The targets of one year, in file order."""
+    def targets(self, year: int | None = None) -> list[Target]:
+        """The targets of one year (default: the report's target year), in file order."""
+        year = year or self.target_year
         return [e for e in self.kb.of_kind("target") if isinstance(e, Target) and e.year == year]
 
     def result_sections(self) -> list[Section]:
-        """Sections that hold 2023 results (directly), in report order."""
+        """Sections that hold results (directly), in report order."""
         kb = self.kb
         used = {e.section for e in kb.of_kind("indicator")}
         return [s for s in kb.sections.values() if s.id in used]
 
     def section_results(self, section_id: str) -> list[Indicator]:
-        """The 2023 results of a section and its subsections (empty for an unknown section)."""
+        """The results of a section and its subsections (empty for an unknown section)."""
         kb = self.kb
         if section_id not in kb.sections:
             return []
@@ -190,7 +279,7 @@ class AnswerService:
         return None
 
     def results_about(self, topic: str) -> list[Indicator]:
-        """2023 results whose wording contains every word of the topic."""
+        """Results whose wording contains every word of the topic."""
         return [e for e in self._matching(topic, "indicator") if isinstance(e, Indicator)]
 
     def documents(self, keyword: str = "") -> list[Document]:

@@ -197,6 +197,9 @@ class ReminderService:
             if not todo:
                 return
             async with sem:
+                # Take the send slot first, then claim: a crash can then only leave the message
+                # actually in flight as 'sending', not every chat queued behind the pacer.
+                await pacer.wait()
                 claimed = [(s, p) for s, p in todo if await self.storage.claim_delivery(s.id, p)]
                 result.skipped += len(todo) - len(claimed)
                 if not claimed:
@@ -209,7 +212,7 @@ class ReminderService:
                     result.failed += len(claimed)
                     return
                 status, error, attempts = await self._deliver(send, chat_id, reminder_text(targets, latest, kb),
-                                                              pacer, result)
+                                                              pacer, result, paced=True)
                 if status == "deactivated":
                     await self.storage.deactivate_chat(chat_id, error or "blocked")
                     log.info("chat %s deactivated: %s", chat_id, error)
@@ -226,12 +229,16 @@ class ReminderService:
         await self.storage.finish_deliveries([(s.id, p, status, error, attempts) for s, p in claimed])
 
     async def _deliver(self, send: Sender, chat_id: int, text: str, pacer: Pacer,
-                       result: FanoutResult) -> tuple[str, str | None, int]:
-        """Send one message with the retry rules; returns (ledger status, error, attempts)."""
+                       result: FanoutResult, paced: bool = False) -> tuple[str, str | None, int]:
+        """Send one message with the retry rules; returns (ledger status, error, attempts).
+        ``paced``: the caller already waited for the first slot."""
         attempts = floods = 0
         last_error: str | None = None
         while True:
-            await pacer.wait()
+            if paced:
+                paced = False
+            else:
+                await pacer.wait()
             attempts += 1
             try:
                 await send(chat_id, text)

@@ -16,13 +16,13 @@ from bot.services.answers import AnswerService, topic_tokens
 
 PROMPT = "Bạn hỏi: "
 BANNER = (
-    "Trò chuyện với bot báo cáo xây dựng Đảng (Hải Phòng, 2023–2024).\n"
+    "Trò chuyện với bot báo cáo xây dựng Đảng (Hải Phòng, {ry}–{ty}).\n"
     "Gõ câu hỏi (có dấu hoặc không dấu). Lệnh: /chitieu, /ketqua [chủ đề], /vanban [từ khóa], /help, /thoat.\n"
     "Khi có danh sách đánh số, gõ số để xem mục đó."
 )
 HELP = (
-    "/chitieu — các chỉ tiêu năm 2024\n"
-    "/ketqua [chủ đề] — kết quả năm 2023 (theo lĩnh vực hoặc chủ đề)\n"
+    "/chitieu — các chỉ tiêu năm {ty}\n"
+    "/ketqua [chủ đề] — kết quả năm {ry} (theo lĩnh vực hoặc chủ đề)\n"
     "/vanban [từ khóa] — các văn bản được trích dẫn\n"
     "/thoat — thoát"
 )
@@ -79,22 +79,23 @@ class TerminalChat:
 
     def _command(self, command: str, arg: str) -> str:
         kb = self.service.kb
+        ry, ty = self.service.result_year, self.service.target_year
         if command in ("/help", "/start"):
-            return HELP
+            return HELP.format(ry=ry, ty=ty)
         if command == "/chitieu":
-            targets = self.service.targets(2024)
-            return self._numbered(f"Các chỉ tiêu năm 2024 ({len(targets)}):", list(targets),
+            targets = self.service.targets()
+            return self._numbered(f"Các chỉ tiêu năm {ty} ({len(targets)}):", list(targets),
                                   lambda e: f"{e.title}: {kb.figure(e)}")
         if command == "/ketqua":
             section = self.service.find_section(arg) if topic_tokens(arg) else None
             if section is not None:
                 results = self.service.section_results(section.id)
-                heading = f"Kết quả năm 2023 – {section.title} ({len(results)}):"
+                heading = f"Kết quả năm {ry} – {section.title} ({len(results)}):"
             elif topic_tokens(arg):
                 results = self.service.results_about(arg)
                 if not results:
-                    return f"Không tìm thấy kết quả năm 2023 nào về «{arg}». Gõ /ketqua để xem các lĩnh vực."
-                heading = f"Kết quả năm 2023 về «{arg}» ({len(results)}):"
+                    return f"Không tìm thấy kết quả năm {ry} nào về «{arg}». Gõ /ketqua để xem các lĩnh vực."
+                heading = f"Kết quả năm {ry} về «{arg}» ({len(results)}):"
             else:
                 self.choices = []
                 sections = self.service.result_sections()
@@ -106,16 +107,17 @@ class TerminalChat:
             if not docs:
                 return f"Không tìm thấy văn bản nào có «{arg}»."
             return self._numbered(f"Các văn bản được trích dẫn ({len(docs)}):", list(docs), kb.figure)
-        return "Lệnh không rõ. " + HELP
+        return "Lệnh không rõ. " + HELP.format(ry=ry, ty=ty)
 
 
 def run_chat(engine: Engine, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Chat on stdin/stdout (or the given streams) until /thoat, end of input or Ctrl-C; returns 0."""
     out = stdout or sys.stdout
-    chat = TerminalChat(AnswerService(engine))
+    service = AnswerService(engine)
+    chat = TerminalChat(service)
     use_input = stdin is None and stdout is None and sys.stdin.isatty()
     inp = stdin or sys.stdin
-    out.write(BANNER + "\n")
+    out.write(BANNER.format(ry=service.result_year, ty=service.target_year) + "\n")
     while True:
         try:
             if use_input:

@@ -27,19 +27,26 @@ from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRa
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+# Pause between two getUpdates calls. getUpdates long-polls, so an idle bot still gets an update the
+# moment it arrives; under load the pause lets updates gather into one call instead of one call
+# each: on the load benchmark it cuts the bot's CPU per question by a sixth for at most 10 ms.
+POLL_INTERVAL = 0.01
 
 
 async def post_init(application: Application) -> None:
-    """Open storage and register the command menu (setMyCommands)."""
+    """Open storage, start the engine workers, register the command menu (setMyCommands)."""
     svc: handlers.Services = application.bot_data[handlers.SERVICES]
     await svc.storage.open()
-    await application.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+    await svc.answers.start()
+    yrs = texts.years(svc.answers)
+    await application.bot.set_my_commands([BotCommand(c, d.format(**yrs)) for c, d in texts.COMMANDS])
     log.info("bot @%s ready; knowledge base: %d entries", application.bot.username, len(svc.answers.kb.entries))
 
 
 async def post_shutdown(application: Application) -> None:
-    """Close storage."""
+    """Stop the engine workers, close storage."""
     svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    await svc.answers.close()
     await svc.storage.close()
 
 
@@ -81,7 +88,8 @@ def build_application(
 
 
 @asynccontextmanager
-async def running(application: Application, *, poll_interval: float = 0.0, timeout: int = 10) -> AsyncIterator[Application]:
+async def running(application: Application, *, poll_interval: float = POLL_INTERVAL,
+                  timeout: int = 10) -> AsyncIterator[Application]:
     """Run ``application`` with long polling inside the current event loop, like ``run_polling``
     (initialize, post_init, start polling, start … stop, post_stop, shutdown, post_shutdown)."""
     await application.initialize()
@@ -136,11 +144,11 @@ def run_bot() -> int:
         _fail(f"KNOWLEDGE_DIR={settings.knowledge_dir}: cơ sở tri thức không hợp lệ ({len(exc.errors)} lỗi, "
               f"đầu tiên: {first}); chạy `python -m bot check` để xem chi tiết.")
         return 1
-    application = build_application(settings, AnswerService(Engine(kb)))
+    application = build_application(settings, AnswerService(Engine(kb), workers=settings.engine_workers))
     log.info("starting long polling (access policy: %s, rate limiter: %s)",
              settings.access_policy, "on" if settings.rate_limiter else "off")
     try:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+        application.run_polling(poll_interval=POLL_INTERVAL, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
     except InvalidToken:
         _fail("TELEGRAM_BOT_TOKEN bị Telegram từ chối (token sai hoặc đã bị thu hồi); lấy token mới từ @BotFather.")
         return 2

@@ -91,6 +91,11 @@ def services(context: Context) -> Services:
     return context.bot_data[SERVICES]
 
 
+def services_of(application: Application) -> Services:
+    """The Services of an application (set by ``build_application``)."""
+    return application.bot_data[SERVICES]
+
+
 # -- small helpers ----------------------------------------------------------------------------
 
 
@@ -222,17 +227,21 @@ async def start(update: Update, context: Context) -> None:
         return
     await svc.storage.upsert_chat(chat.id, chat.type, chat.title, chat.username)
     name = escape(user.first_name) if user else ""
-    await message.reply_text(texts.GREETING.format(name=name).replace(" !", "!"), reply_markup=examples_markup())
+    greeting = texts.GREETING.format(name=name, **texts.years(svc.answers)).replace(" !", "!")
+    await message.reply_text(greeting, reply_markup=examples_markup(svc.answers))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: what the bot can do."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(texts.HELP.format(username=escape(context.bot.username or "")))
+        username = escape(context.bot.username or "")
+        await update.effective_message.reply_text(
+            texts.HELP.format(username=username, **texts.years(services(context).answers))
+        )
 
 
 async def targets_command(update: Update, context: Context) -> None:
-    """/chitieu: the 2024 targets, paginated."""
+    """/chitieu: the targets of the report's target year, paginated."""
     await _list_command(update, context, ListRef("t"))
 
 
@@ -303,7 +312,8 @@ async def example_button(update: Update, context: Context) -> None:
         await _stale(update, context)
         return
     await ack(context, query)
-    answer = await services(context).answers.ask(texts.EXAMPLES[int(n)], chat.id, user.id if user else None)
+    answers = services(context).answers
+    answer = await answers.ask(texts.EXAMPLES[int(n)].format(**texts.years(answers)), chat.id, user.id if user else None)
     await send_answer(context, chat.id, answer)
 
 
@@ -326,7 +336,7 @@ async def list_button(update: Update, context: Context) -> None:
 
 
 async def follow_button(update: Update, context: Context) -> None:
-    """``sub:<ref>``: "Theo dõi" a 2024 target; hands over to the follow hook."""
+    """``sub:<ref>``: "Theo dõi" a target; hands over to the follow hook."""
     query = update.callback_query
     svc = services(context)
     target_id = svc.answers.refs.resolve(parse_prefixed(query.data or "", "sub") or "") if query else None
@@ -395,8 +405,10 @@ async def on_error(update: object, context: Context) -> None:
 
 
 def register(application: Application) -> None:
-    """The access gate, commands, questions, buttons, membership updates and the error handler."""
-    application.add_handler(TypeHandler(Update, access_gate), group=-1)
+    """The access gate (allowlist only), commands, questions, buttons, membership updates and the
+    error handler."""
+    if services_of(application).settings.access_policy != "open":
+        application.add_handler(TypeHandler(Update, access_gate), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("chitieu", targets_command))

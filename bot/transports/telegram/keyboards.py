@@ -3,9 +3,9 @@
 Callback data (Telegram allows 1-64 bytes) is stateless and restart-proof:
 
 * ``a:<ref>``            open the answer of an entry (``ref`` from :class:`EntryRefs`, ≤ 40 bytes)
-* ``sub:<ref>``          "Theo dõi" on a 2024 target (the reminders hook)
+* ``sub:<ref>``          "Theo dõi" on a target of the target year (the reminders hook)
 * ``q:<n>``              the n-th example question of /start
-* ``l:<kind>:<page>:<arg>``  a list page; kinds: ``t`` 2024 targets, ``S`` results sections,
+* ``l:<kind>:<page>:<arg>``  a list page; kinds: ``t`` the targets, ``S`` results sections,
   ``s`` results of section ``arg``, ``r`` results about topic ``arg``, ``d`` documents with
   keyword ``arg``. Topics and keywords travel folded (no diacritics, ASCII for Vietnamese), cut to
   fit, so paging needs no server-side state.
@@ -98,22 +98,24 @@ def entry_button(service: AnswerService, e: Entry, text: str | None = None) -> I
     return button(text or label(service.kb, e), answer_data(service, e.id))
 
 
-def related_label(e: Entry) -> str:
-    """'🎯 Chỉ tiêu 2024: …' or '📊 Kết quả 2023: …'."""
+def related_label(service: AnswerService, e: Entry) -> str:
+    """'🎯 Chỉ tiêu 2024: …', '📋 Kế hoạch 2023: …' (an earlier year's plan) or '📊 Kết quả 2023: …'."""
     if isinstance(e, Target):
-        return texts.BTN_TARGET.format(year=e.year, title=e.title)
+        template = texts.BTN_TARGET if e.year == service.target_year else texts.BTN_PLAN
+        return template.format(year=e.year, title=e.title)
     if isinstance(e, Indicator):
-        return texts.BTN_RESULT.format(title=e.title)
+        return texts.BTN_RESULT.format(year=e.year, title=e.title)
     return e.title
 
 
 def entry_markup(service: AnswerService, entry_id: str) -> InlineKeyboardMarkup | None:
-    """Buttons under one entry's answer: linked result/target entries, and "Theo dõi" for 2024 targets."""
+    """Buttons under one entry's answer: linked result/target entries, and "Theo dõi" for a target
+    of the report's target year."""
     e = service.get(entry_id)
     if e is None:
         return None
-    rows = [[entry_button(service, other, related_label(other))] for other in service.related(entry_id)[:4]]
-    if isinstance(e, Target) and e.year == 2024:
+    rows = [[entry_button(service, other, related_label(service, other))] for other in service.related(entry_id)[:4]]
+    if isinstance(e, Target) and e.year == service.target_year:
         rows.append([button(texts.BTN_FOLLOW, follow_data(service, e.id))])
     return InlineKeyboardMarkup(rows) if rows else None
 
@@ -132,22 +134,24 @@ def answer_markup(service: AnswerService, answer: Answer) -> InlineKeyboardMarku
                 rows.append([entry_button(service, e, f"{i}. {label(service.kb, e)}")])
         return InlineKeyboardMarkup(rows) if rows else None
     if answer.status == "not_found":
-        return not_found_markup()
+        return not_found_markup(service)
     return None
 
 
-def not_found_markup() -> InlineKeyboardMarkup:
-    """Where to look instead: 2024 targets, 2023 results, documents."""
+def not_found_markup(service: AnswerService) -> InlineKeyboardMarkup:
+    """Where to look instead: the targets, the results, the documents."""
+    yrs = texts.years(service)
     return InlineKeyboardMarkup([[
-        button(texts.BTN_TARGETS, ListRef("t").data()),
-        button(texts.BTN_RESULTS, ListRef("S").data()),
+        button(texts.BTN_TARGETS.format(**yrs), ListRef("t").data()),
+        button(texts.BTN_RESULTS.format(**yrs), ListRef("S").data()),
         button(texts.BTN_DOCUMENTS, ListRef("d").data()),
     ]])
 
 
-def examples_markup() -> InlineKeyboardMarkup:
+def examples_markup(service: AnswerService) -> InlineKeyboardMarkup:
     """/start's example questions, one per row."""
-    return InlineKeyboardMarkup([[button(q, f"q:{i}")] for i, q in enumerate(texts.EXAMPLES)])
+    yrs = texts.years(service)
+    return InlineKeyboardMarkup([[button(q.format(**yrs), f"q:{i}")] for i, q in enumerate(texts.EXAMPLES)])
 
 
 def nav_row(ref: ListRef, pages: int) -> list[InlineKeyboardButton]:

@@ -52,23 +52,25 @@ def _paged(service: AnswerService, ref: ListRef, title: str, items: list[Entry],
 
 def render(service: AnswerService, ref: ListRef) -> Page | None:
     """The page a ListRef names, or None when it names nothing (a stale or forged button)."""
+    yrs = texts.years(service)
+    results_title = texts.RESULTS_TITLE.format(**yrs)
     if ref.kind == "t":
-        return _paged(service, ref, texts.TARGETS_TITLE, list(service.targets(2024)))
+        return _paged(service, ref, texts.TARGETS_TITLE.format(**yrs), list(service.targets()))
     if ref.kind == "S":
-        return Page(texts.RESULTS_SECTIONS, _sections_markup(service), ListRef("S"))
+        return Page(texts.RESULTS_SECTIONS.format(**yrs), _sections_markup(service), ListRef("S"))
     if ref.kind == "s":
         section = service.kb.sections.get(ref.arg)
         results = service.section_results(ref.arg) if section else []
         if not results:
             return None
         back = [[button(texts.BTN_SECTIONS, ListRef("S").data())]]
-        return _paged(service, ref, f"{texts.RESULTS_TITLE} – {section.title}", list(results), back)
+        return _paged(service, ref, f"{results_title} – {section.title}", list(results), back)
     if ref.kind == "r":
         results = service.results_about(ref.arg)
         if not results:
-            return Page(texts.RESULTS_NONE.format(topic=escape(ref.arg)), _sections_markup(service), ref)
+            return Page(texts.RESULTS_NONE.format(topic=escape(ref.arg), **yrs), _sections_markup(service), ref)
         back = [[button(texts.BTN_SECTIONS, ListRef("S").data())]]
-        return _paged(service, ref, f"{texts.RESULTS_TITLE} – từ khóa: {ref.arg}", list(results), back)
+        return _paged(service, ref, f"{results_title} – từ khóa: {ref.arg}", list(results), back)
     if ref.kind == "d":
         docs = service.documents(ref.arg)
         if not docs:

@@ -13,6 +13,10 @@ Not retried: 4xx other than 429 (retrying cannot help) and timeouts (``TimedOut`
 may have been executed; resending could duplicate a message). A 5xx can also, rarely, follow a
 delivered message; one duplicate answer is the price of never losing one.
 
+``rate_limit_args={"fanout": True}`` (the reminder sender, `sender.py`) bypasses all of this: one
+attempt, no throttling, no global pause — the fan-out paces itself and records each outcome, and a
+reminder's 429 must not hold back users' answers. An int keeps PTB's meaning (max 429 retries).
+
 Ordering: :class:`ChatOrderedProcessor` runs updates of different chats concurrently but those of
 one chat one after the other, so a user's answers arrive in the order of their questions even
 when a send is waiting out a 429.
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import Update
@@ -59,9 +63,13 @@ class ResilientRateLimiter(AIORateLimiter):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: int | Mapping[str, Any] | None,
     ) -> JSONResult:
         """Throttle, then call; wait out 429s (parent class) and retry 5xx with backoff."""
+        if isinstance(rate_limit_args, Mapping):
+            if rate_limit_args.get("fanout"):
+                return await callback(*args, **kwargs)
+            rate_limit_args = None
         delay = self.backoff
         for attempt in range(self.server_retries + 1):
             try:

@@ -27,7 +27,9 @@ def make_sender(bot: Bot) -> Sender:
 
     async def send(chat_id: int, text: str) -> None:
         try:
-            await bot.send_message(chat_id, text, **extra)
+            # Plain text: parse_mode=None overrides the application's HTML default, so a "<" or
+            # "&" in a target's title cannot make Telegram refuse the reminder.
+            await bot.send_message(chat_id, text, parse_mode=None, **extra)
         except RetryAfter as exc:
             raise FloodWait(_seconds(exc._retry_after)) from exc
         except Forbidden as exc:

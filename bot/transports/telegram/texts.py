@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class _HasYears(Protocol):
+    result_year: int
+    target_year: int
+
+
+def years(service: _HasYears) -> dict[str, int]:
+    """{'ry': result year, 'ty': target year} for the texts' placeholders."""
+    return {"ry": service.result_year, "ty": service.target_year}
+
 GREETING = (
     "Xin chào {name}! Tôi trả lời câu hỏi về <b>Báo cáo tổng kết công tác xây dựng Đảng, hệ thống "
-    "chính trị năm 2023 và nhiệm vụ năm 2024</b> của Thành ủy Hải Phòng.\n\n"
+    "chính trị năm {ry} và nhiệm vụ năm {ty}</b> của Thành ủy Hải Phòng.\n\n"
     "Hãy gõ câu hỏi bằng tiếng Việt (có dấu hoặc không dấu), hoặc bấm một câu hỏi mẫu bên dưới. "
     "Gõ /help để xem các lệnh."
 )
 
 HELP = (
     "<b>Tôi có thể giúp gì?</b>\n"
-    "• Gõ câu hỏi, ví dụ: <i>năm 2023 kết nạp bao nhiêu đảng viên?</i> — tôi trả lời bằng số liệu "
+    "• Gõ câu hỏi, ví dụ: <i>năm {ry} kết nạp bao nhiêu đảng viên?</i> — tôi trả lời bằng số liệu "
     "của báo cáo kèm mục nguồn.\n"
-    "• /chitieu — các chỉ tiêu năm 2024\n"
-    "• /ketqua [chủ đề] — kết quả năm 2023 theo lĩnh vực, ví dụ <i>/ketqua kiểm tra</i>\n"
+    "• /chitieu — các chỉ tiêu năm {ty}\n"
+    "• /ketqua [chủ đề] — kết quả năm {ry} theo lĩnh vực, ví dụ <i>/ketqua kiểm tra</i>\n"
     "• /vanban [từ khóa] — các văn bản được báo cáo trích dẫn, ví dụ <i>/vanban 45-NQ/TW</i>\n"
     "• /help — hướng dẫn này\n\n"
     "Trong nhóm, hãy gọi tôi bằng lệnh, nhắc tên @{username} hoặc trả lời tin nhắn của tôi."
 )
 
-# (command, description) for setMyCommands; descriptions are plain text.
+# (command, description) for setMyCommands; descriptions are plain text ({ry}/{ty}: the years).
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Bắt đầu và xem câu hỏi mẫu"),
-    ("chitieu", "Các chỉ tiêu năm 2024"),
-    ("ketqua", "Kết quả năm 2023 theo lĩnh vực"),
+    ("chitieu", "Các chỉ tiêu năm {ty}"),
+    ("ketqua", "Kết quả năm {ry} theo lĩnh vực"),
     ("vanban", "Các văn bản được trích dẫn"),
     ("help", "Hướng dẫn sử dụng"),
 )
 
 # Example questions offered by /start (button i sends EXAMPLES[i]); each answers with the real base.
+# {ry}/{ty}: the report's result and target years.
 EXAMPLES: tuple[str, ...] = (
-    "Năm 2023 kết nạp bao nhiêu đảng viên mới?",
-    "Chỉ tiêu kết nạp đảng viên năm 2024 là bao nhiêu?",
+    "Năm {ry} kết nạp bao nhiêu đảng viên mới?",
+    "Chỉ tiêu kết nạp đảng viên năm {ty} là bao nhiêu?",
     "Có bao nhiêu tổ chức đảng bị kỷ luật?",
     "Nghị quyết 45-NQ/TW nói về gì?",
 )
@@ -52,10 +65,10 @@ NOT_TEXT = "Tôi chỉ hiểu câu hỏi dạng chữ. Hãy gõ câu hỏi, ho�
 EMPTY_MENTION = "Bạn muốn hỏi gì? Hãy gõ câu hỏi sau tên của tôi, ví dụ: @{username} kết nạp bao nhiêu đảng viên?"
 
 # Lists
-TARGETS_TITLE = "Các chỉ tiêu năm 2024"
-RESULTS_TITLE = "Kết quả năm 2023"
-RESULTS_SECTIONS = "<b>Kết quả năm 2023</b>\nChọn lĩnh vực:"
-RESULTS_NONE = "Không tìm thấy kết quả năm 2023 nào về «{topic}». Chọn một lĩnh vực:"
+TARGETS_TITLE = "Các chỉ tiêu năm {ty}"
+RESULTS_TITLE = "Kết quả năm {ry}"
+RESULTS_SECTIONS = "<b>Kết quả năm {ry}</b>\nChọn lĩnh vực:"
+RESULTS_NONE = "Không tìm thấy kết quả năm {ry} nào về «{topic}». Chọn một lĩnh vực:"
 DOCUMENTS_TITLE = "Các văn bản được báo cáo trích dẫn"
 DOCUMENTS_NONE = "Không tìm thấy văn bản nào có «{keyword}»."
 PAGE = "Trang {page}/{pages} · {total} mục — bấm một mục để xem chi tiết."
@@ -66,8 +79,9 @@ BTN_NEXT = "Trang sau ▶"
 BTN_SECTIONS = "↩ Các lĩnh vực"
 BTN_ALL_DOCUMENTS = "Xem tất cả văn bản"
 BTN_FOLLOW = "🔔 Theo dõi"
-BTN_TARGETS = "🎯 Chỉ tiêu 2024"
-BTN_RESULTS = "📊 Kết quả 2023"
+BTN_TARGETS = "🎯 Chỉ tiêu {ty}"
+BTN_RESULTS = "📊 Kết quả {ry}"
 BTN_DOCUMENTS = "📄 Văn bản"
 BTN_TARGET = "🎯 Chỉ tiêu {year}: {title}"
-BTN_RESULT = "📊 Kết quả 2023: {title}"
+BTN_PLAN = "📋 Kế hoạch {year}: {title}"
+BTN_RESULT = "📊 Kết quả {year}: {title}"

@@ -1,0 +1,398 @@
+"""Progress of the targets on Telegram: ``/tiendo [mã]`` for everyone, ``/capnhat`` for admins.
+
+``/capnhat <mã> <giá trị> [ngày]`` records at once. The guided flow: ``/capnhat`` (or ``/capnhat
+<mã>``) → pick a target → the bot asks for the value with a ForceReply prompt → the admin answers
+"<giá trị> [ngày]" → a confirmation with buttons → recorded. The prompt carries the target id in its
+last line "(mã: …)", so the reply is understood without server-side state, across restarts.
+
+Callback data: ``cp:<ref>`` (pick), ``cy:<ref>:<value>:<day of year>`` (confirm), ``cn`` (cancel),
+``g:<ref>`` (/tiendo of one target). Records are appended; a correction is a new record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import date, timedelta
+
+from telegram import ForceReply, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.knowledge.schema import Target
+from bot.services.answers import AnswerService
+from bot.services.progress import (
+    ProgressInputError,
+    ProgressStatus,
+    bar,
+    compute_status,
+    fmt_number,
+    parse_as_of,
+    parse_value,
+    render_chart,
+    status_lines,
+)
+from bot.transports.telegram.formatting import escape
+from bot.transports.telegram.handlers import Context, ack, send_html, services
+from bot.transports.telegram.keyboards import button
+from bot.transports.telegram.shared import (
+    audit,
+    require_admin,
+    resolve_target,
+    stale,
+    target_number,
+    today,
+    unknown_target_text,
+)
+
+log = logging.getLogger(__name__)
+
+# -- texts (Vietnamese, HTML) -----------------------------------------------------------------
+
+OVERVIEW_TITLE = "<b>Tiến độ các chỉ tiêu năm {ty}</b> (số liệu mới nhất)"
+OVERVIEW_ITEM = "{n}. {title}: {state}"
+OVERVIEW_NO_DATA = "chưa có số liệu"
+OVERVIEW_FOOTER = "<i>Bấm một chỉ tiêu, hoặc gõ /tiendo số, để xem chi tiết và biểu đồ.</i>"
+CAPNHAT_USAGE = (
+    "Cách dùng: /capnhat <code>mã</code> <code>giá trị</code> [<code>ngày</code>], ví dụ "
+    "<code>/capnhat 1 1.250 15/3/2024</code>. Mã là số thứ tự trong /chitieu hoặc mã chỉ tiêu; "
+    "ngày mặc định là hôm nay. Gõ /capnhat để chọn chỉ tiêu bằng nút bấm."
+)
+PICK_TARGET = "✍️ Chọn chỉ tiêu muốn cập nhật tiến độ:"
+PROMPT = (
+    "✍️ Cập nhật tiến độ: <b>{title}</b> (chỉ tiêu {figure})\n"
+    "Trả lời tin nhắn này bằng giá trị{unit}, có thể kèm ngày của số liệu (mặc định hôm nay), "
+    "ví dụ: <code>{example}</code> hoặc <code>{example} {day}</code>.\n"
+    "(mã: {id})"
+)
+REPLY_USAGE = "Cần một giá trị, có thể kèm một ngày, ví dụ: {example} {day}."  # plain: escaped on use
+CONFIRM = "Ghi nhận tiến độ?\n<b>{title}</b>: {value} ngày {day}"
+RECORDED = "✅ Đã ghi nhận: {value} ngày {day}."
+CANCELLED = "Đã hủy, không ghi gì."
+ALREADY = "Đã ghi nhận rồi"
+SEE_CHART = "Xem biểu đồ: /tiendo {n}"
+TOO_LONG = "Giá trị quá dài; hãy dùng lệnh /capnhat <code>mã</code> <code>giá trị</code> [<code>ngày</code>]."
+
+BTN_YES = "✅ Ghi nhận"
+BTN_NO = "❌ Hủy"
+BTN_CHART = "📈 {n}. {title}"
+
+_PROMPT_ID = re.compile(r"\(mã: ([a-z0-9-]+)\)\s*$")
+_CONFIRM_RE = re.compile(r"^cy:([^:]+):(\d+(?:\.\d+)?):(\d{1,3})$")
+_CONFIRMED = "progress_confirmed"
+_CHART_LOCK = asyncio.Lock()  # pyplot is not thread-safe: one chart at a time
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def unit_suffix(unit: str) -> str:
+    """'%' or ' đảng viên' (after a number)."""
+    return "%" if unit == "%" else (f" {unit}" if unit else "")
+
+
+def value_text(value: float, unit: str) -> str:
+    """'1.250 đảng viên', '45%'."""
+    return f"{fmt_number(value)}{unit_suffix(unit)}"
+
+
+def status_html(st: ProgressStatus, number: int | None) -> str:
+    """A target's status (as /tiendo): bold title, then the status lines, escaped."""
+    lines = status_lines(st)
+    head = f"{number}. {lines[0]}" if number else lines[0]
+    return "\n".join([f"<b>{escape(head)}</b>", *(escape(line) for line in lines[1:])])
+
+
+async def chart_png(st: ProgressStatus, records: list) -> bytes:
+    """The PNG chart, drawn in a thread (matplotlib is CPU work)."""
+    async with _CHART_LOCK:
+        return await asyncio.to_thread(render_chart, st, records)
+
+
+def _example(target: Target) -> str:
+    return "45%" if target.unit == "%" else "1.250"
+
+
+def _figure(answers: AnswerService, target: Target) -> str:
+    return answers.kb.figure(target)
+
+
+def prompt_text(answers: AnswerService, target: Target, day: date) -> str:
+    """The ForceReply prompt asking for a target's value (HTML; ends with the target id)."""
+    unit = " (tính bằng %)" if target.unit == "%" else (f" (đơn vị: {target.unit})" if target.unit else "")
+    return PROMPT.format(title=escape(target.title), figure=escape(_figure(answers, target)), unit=escape(unit),
+                         example=_example(target), day=f"{day:%d/%m/%Y}", id=target.id)
+
+
+def confirm_data(answers: AnswerService, target: Target, value: float, day: date) -> str | None:
+    """``cy:<ref>:<value>:<day of year>``, or None when it would not fit in 64 bytes."""
+    number = f"{value:.6f}".rstrip("0").rstrip(".")
+    data = f"cy:{answers.refs.ref(target.id)}:{number}:{day.timetuple().tm_yday}"
+    return data if len(data.encode()) <= 64 else None
+
+
+# -- /tiendo ---------------------------------------------------------------------------------
+
+
+async def send_status(context: Context, chat_id: int, target: Target, reply_to: Message | None = None) -> None:
+    """A target's status as a photo: the chart, the status text as its caption."""
+    svc = services(context)
+    records = await svc.storage.progress_for(target.id)
+    st = compute_status(target, records)
+    png = await chart_png(st, records)
+    caption = status_html(st, target_number(svc.answers, target))
+    photo = InputFile(png, filename="tien-do.png")
+    if reply_to is not None:
+        await reply_to.reply_photo(photo, caption=caption)
+    else:
+        await context.bot.send_photo(chat_id, photo, caption=caption)
+
+
+async def overview(context: Context) -> tuple[str, InlineKeyboardMarkup]:
+    """/tiendo without a code: one line per target (bar and date of the latest figure)."""
+    svc = services(context)
+    answers = svc.answers
+    latest = await svc.storage.latest_progress_all()
+    lines = [OVERVIEW_TITLE.format(ty=answers.target_year)]
+    rows = []
+    for n, t in enumerate(answers.targets(), 1):
+        rec = latest.get(t.id)
+        if rec is None:
+            state = OVERVIEW_NO_DATA
+        else:
+            st = compute_status(t, [rec])
+            state = f"{bar(st.percent_of_goal or 0.0)} ({value_text(rec.value, t.unit)}, {rec.as_of:%d/%m})"
+        lines.append(escape(OVERVIEW_ITEM.format(n=n, title=t.title, state=state)))
+        rows.append([button(BTN_CHART.format(n=n, title=t.title), f"g:{answers.refs.ref(t.id)}")])
+    lines.append(OVERVIEW_FOOTER)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def progress_command(update: Update, context: Context) -> None:
+    """/tiendo [mã]: one target's status and chart, or all targets in short."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    answers = services(context).answers
+    code = " ".join(context.args or []).strip()
+    if not code:
+        text, markup = await overview(context)
+        await send_html(context, chat.id, text, markup, reply_to=message)
+        return
+    target = resolve_target(answers, code)
+    if target is None:
+        await message.reply_text(unknown_target_text(answers, code))
+        return
+    await send_status(context, chat.id, target, reply_to=message)
+
+
+async def chart_button(update: Update, context: Context) -> None:
+    """``g:<ref>``: a target's status and chart."""
+    query, chat = update.callback_query, update.effective_chat
+    answers = services(context).answers
+    data = query.data or "" if query else ""
+    target_id = answers.refs.resolve(data[2:]) if data.startswith("g:") else None
+    target = answers.get(target_id) if target_id else None
+    if not isinstance(target, Target) or target.year != answers.target_year or chat is None:
+        await stale(update, context)
+        return
+    await ack(context, query)
+    await send_status(context, chat.id, target)
+
+
+# -- /capnhat --------------------------------------------------------------------------------
+
+
+async def record(update: Update, context: Context, target: Target, value: float, day: date) -> str:
+    """Append the record, audit it; the reply (HTML): what was recorded and the new status."""
+    svc = services(context)
+    user = update.effective_user
+    await svc.storage.add_progress(target.id, value, day, user.id if user else 0)
+    await audit(update, context, "capnhat", f"{target.id} = {value:g} @ {day.isoformat()}")
+    st = compute_status(target, await svc.storage.progress_for(target.id))
+    number = target_number(svc.answers, target)
+    parts = [RECORDED.format(value=escape(value_text(value, target.unit)), day=f"{day:%d/%m/%Y}"),
+             status_html(st, number)]
+    if number:
+        parts.append(SEE_CHART.format(n=number))
+    return "\n".join(parts)
+
+
+def parse_input(target: Target, words: list[str], day_today: date) -> tuple[float, date]:
+    """Value and date from "<giá trị> [ngày]" (ProgressInputError with the reason)."""
+    if not words or len(words) > 2:
+        raise ProgressInputError(REPLY_USAGE.format(example=_example(target), day=f"{day_today:%d/%m/%Y}"))
+    value = parse_value(words[0], target)
+    day = parse_as_of(words[1] if len(words) > 1 else None, target, day_today)
+    return value, day
+
+
+def pick_markup(answers: AnswerService) -> InlineKeyboardMarkup:
+    """The targets, numbered as in /chitieu, as buttons for the guided flow."""
+    return InlineKeyboardMarkup(
+        [[button(f"{i}. {t.title}", f"cp:{answers.refs.ref(t.id)}")] for i, t in enumerate(answers.targets(), 1)]
+    )
+
+
+async def send_prompt(context: Context, chat_id: int, target: Target, error: str = "") -> None:
+    """Ask for the value (ForceReply), after the reason the last answer was refused, if any."""
+    text = prompt_text(services(context).answers, target, today(context))
+    if error:
+        text = f"{error}\n\n{text}"
+    await context.bot.send_message(
+        chat_id, text, reply_markup=ForceReply(selective=True, input_field_placeholder=_example(target)),
+    )
+
+
+async def update_command(update: Update, context: Context) -> None:
+    """/capnhat [mã [giá trị [ngày]]] (admins)."""
+    chat, message = update.effective_chat, update.effective_message
+    args = context.args or []
+    if chat is None or message is None or not await require_admin(update, context, "capnhat", " ".join(args)):
+        return
+    answers = services(context).answers
+    if not args:
+        await message.reply_text(PICK_TARGET, reply_markup=pick_markup(answers))
+        return
+    target = resolve_target(answers, args[0])
+    if target is None:
+        await message.reply_text(unknown_target_text(answers, args[0]))
+        return
+    if len(args) == 1:
+        await send_prompt(context, chat.id, target)
+        return
+    if len(args) > 3:
+        await message.reply_text(CAPNHAT_USAGE)
+        return
+    try:
+        value, day = parse_input(target, args[1:], today(context))
+    except ProgressInputError as exc:
+        await message.reply_text(escape(str(exc)))
+        return
+    await message.reply_text(await record(update, context, target, value, day))
+
+
+async def pick_button(update: Update, context: Context) -> None:
+    """``cp:<ref>``: the admin picked a target: ask for its value."""
+    query, chat = update.callback_query, update.effective_chat
+    if not await require_admin(update, context, "capnhat", query.data if query else ""):
+        return
+    answers = services(context).answers
+    data = query.data or "" if query else ""
+    target_id = answers.refs.resolve(data[3:]) if data.startswith("cp:") else None
+    target = answers.get(target_id) if target_id else None
+    if not isinstance(target, Target) or target.year != answers.target_year or chat is None:
+        await stale(update, context)
+        return
+    await ack(context, query)
+    await send_prompt(context, chat.id, target)
+
+
+class _PromptReply(filters.MessageFilter):
+    """A text reply to the bot's /capnhat value prompt."""
+
+    def filter(self, message: Message) -> bool:
+        reply = message.reply_to_message
+        bot = message.get_bot()
+        return bool(
+            reply is not None and reply.from_user is not None and reply.from_user.id == bot.id
+            and reply.text and _PROMPT_ID.search(reply.text)
+        )
+
+
+PROMPT_REPLY = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _PromptReply(name="PromptReply")
+
+
+async def prompt_reply(update: Update, context: Context) -> None:
+    """The value typed in answer to the prompt: a confirmation with buttons, or the reason it is
+    refused and the prompt again. Stops further handling (it is not a question)."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or message.reply_to_message is None:
+        raise ApplicationHandlerStop
+    if not await require_admin(update, context, "capnhat", message.text or ""):
+        raise ApplicationHandlerStop
+    answers = services(context).answers
+    m = _PROMPT_ID.search(message.reply_to_message.text or "")
+    target = resolve_target(answers, m.group(1)) if m else None
+    if target is None:
+        await message.reply_text(unknown_target_text(answers, m.group(1) if m else ""))
+        raise ApplicationHandlerStop
+    try:
+        value, day = parse_input(target, (message.text or "").split(), today(context))
+    except ProgressInputError as exc:
+        await send_prompt(context, chat.id, target, error=escape(str(exc)))
+        raise ApplicationHandlerStop from None
+    data = confirm_data(answers, target, value, day)
+    if data is None:
+        await message.reply_text(TOO_LONG)
+        raise ApplicationHandlerStop
+    text = CONFIRM.format(title=escape(target.title), value=escape(value_text(value, target.unit)),
+                          day=f"{day:%d/%m/%Y}")
+    markup = InlineKeyboardMarkup([[button(BTN_YES, data), button(BTN_NO, "cn")]])
+    await message.reply_text(text, reply_markup=markup)
+    raise ApplicationHandlerStop
+
+
+async def confirm_button(update: Update, context: Context) -> None:
+    """``cy:…`` records (once per confirmation message); ``cn`` cancels."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None or not await require_admin(update, context, "capnhat", query.data or ""):
+        return
+    if query.data == "cn":
+        await _edit(update, context, CANCELLED)
+        await ack(context, query)
+        return
+    answers = services(context).answers
+    m = _CONFIRM_RE.match(query.data or "")
+    target_id = answers.refs.resolve(m.group(1)) if m else None
+    target = answers.get(target_id) if target_id else None
+    if m is None or not isinstance(target, Target) or target.year != answers.target_year:
+        await stale(update, context)
+        return
+    key = (chat.id, query.message.message_id if query.message else 0)
+    done: set[tuple[int, int]] = context.bot_data.setdefault(_CONFIRMED, set())
+    if key in done:
+        await ack(context, query, ALREADY)
+        return
+    try:
+        value = float(m.group(2))
+        day = date(target.year, 1, 1) + timedelta(days=int(m.group(3)) - 1)
+        if day.year != target.year or (target.unit == "%" and value > 100):
+            raise ValueError(query.data)
+        day = parse_as_of(day.isoformat(), target, today(context))  # still not in the future
+    except ValueError as exc:  # ProgressInputError included (e.g. the date is now in the future)
+        await _edit(update, context, escape(str(exc)) if isinstance(exc, ProgressInputError) else CANCELLED)
+        await ack(context, query)
+        return
+    done.add(key)
+    await _edit(update, context, await record(update, context, target, value, day))
+    await ack(context, query)
+
+
+async def _edit(update: Update, context: Context, text: str) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    try:
+        await query.edit_message_text(text)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            await send_html(context, chat.id, text)
+
+
+def register(application: Application) -> None:
+    """/tiendo, /capnhat and their buttons; the prompt reply runs before the question handler."""
+    application.add_handler(MessageHandler(PROMPT_REPLY, prompt_reply), group=-2)
+    application.add_handler(CommandHandler("tiendo", progress_command))
+    application.add_handler(CommandHandler("capnhat", update_command))
+    application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^g:"))
+    application.add_handler(CallbackQueryHandler(pick_button, pattern=r"^cp:"))
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^(cy:|cn$)"))

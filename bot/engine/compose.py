@@ -56,7 +56,8 @@ def answer_reply(kb: KnowledgeBase, e: Entry) -> Reply:
     for other_id in kb.links.get(e.id, [])[:2]:
         other = kb.entries[other_id]
         if isinstance(other, Target) and isinstance(e, Indicator):
-            lines.append(f"Chỉ tiêu năm {other.year}: {kb.figure(other)}")
+            word = "Chỉ tiêu" if other.year == kb.target_year else "Kế hoạch"
+            lines.append(f"{word} năm {other.year}: {kb.figure(other)}")
         elif isinstance(other, Indicator) and isinstance(e, Target):
             lines.append(f"Kết quả năm {other.year}: {kb.figure(other)} ({other.period})")
         else:

@@ -184,17 +184,17 @@ class Engine:
                 return listed
 
         scored = score_entries(q, self.index, intent)
-        if not scored or scored[0].score < CLARIFY_MIN:
-            return _not_found()
-        best = scored[0]
-        best_index = self.index.entries[best.id]
         ry, ty = self.kb.result_year, self.kb.target_year
-        other_years = intent.years - {ry, ty} - best_index.years
+        other_years = intent.years - {ry, ty} - (self.index.entries[scored[0].id].years if scored else set())
         if other_years:
             return _not_found(
                 f"Báo cáo không có số liệu năm {', '.join(str(y) for y in sorted(other_years))}: "
                 f"báo cáo nêu kết quả năm {ry} và chỉ tiêu năm {ty}."
             )
+        if not scored or scored[0].score < CLARIFY_MIN:
+            return _not_found()
+        best = scored[0]
+        best_index = self.index.entries[best.id]
         if any(f" {p} " not in best_index.text for p in intent.places):
             return _not_found("Báo cáo chỉ nói về thành phố Hải Phòng.")
         if intent.result_of_target_year and isinstance(best_index.entry, Target):

@@ -16,12 +16,13 @@ from bot.knowledge.source import SourceError
 DEFAULT_SOURCE = Path("../shared/source/000_ffa3f5d343d508a7.txt")
 
 
-def _knowledge_dir(args: argparse.Namespace) -> Path:
+def knowledge_dir(args: argparse.Namespace) -> Path:
+    """The knowledge directory: --knowledge, else $KNOWLEDGE_DIR, else ./knowledge."""
     return Path(args.knowledge or os.environ.get("KNOWLEDGE_DIR") or "knowledge")
 
 
 def _load(args: argparse.Namespace) -> KnowledgeBase:
-    return load_base(_knowledge_dir(args))
+    return load_base(knowledge_dir(args))
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 
 def _engine(args: argparse.Namespace):
+    from bot.cli import knowledge_dir
     from bot.engine.engine import Engine
     from bot.knowledge.base import load_base
 
-    return Engine(load_base(Path(args.knowledge or os.environ.get("KNOWLEDGE_DIR") or "knowledge")))
+    return Engine(load_base(knowledge_dir(args)))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -108,13 +108,16 @@ HELP_MARK = "Tôi có thể giúp gì?"
 def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[BotHarness]]:
     """Factory: ``async with telegram_bot(**settings) as bot:`` runs the real Application against
     the emulator (temp SQLite, real knowledge base, rate limiter off and the engine in-process
-    unless asked, fast retries)."""
+    unless asked, fast retries). ``extra_handlers`` goes to ``build_application`` (e.g. the
+    reminders/progress/admin ``install``); ``engine`` replaces the session's engine (a base the
+    test edited). Successive apps in one test share the SQLite file."""
     from bot.services.answers import AnswerService
     from bot.settings import load_settings
     from bot.transports.telegram.app import build_application, running
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> Any:
+    async def start(*, extra_handlers: Callable[[Any], None] | None = None, engine: Any = None,
+                    **overrides: Any) -> Any:
         values: dict[str, Any] = {
             "telegram_bot_token": emulator.token,
             "telegram_api_base_url": emulator.bot_base_url,
@@ -129,8 +132,8 @@ def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable
         }
         values.update(overrides)
         settings = load_settings(env_file=None, **values)
-        answers = AnswerService(kb_engine, workers=settings.engine_workers)
-        application = build_application(settings, answers, retry_backoff=0.05)
+        answers = AnswerService(engine or kb_engine, workers=settings.engine_workers)
+        application = build_application(settings, answers, retry_backoff=0.05, extra_handlers=extra_handlers)
         async with running(application, poll_interval=0.0, timeout=5):
             yield BotHarness(emulator, application, answers)
 

@@ -23,7 +23,7 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 VARS = (
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "ADMIN_IDS", "DATABASE_PATH",
     "KNOWLEDGE_DIR", "TIMEZONE", "ACCESS_POLICY", "ALLOWED_IDS", "RATE_LIMITER", "ENGINE_WORKERS", "REMINDER_RATE",
-    "REMINDER_PER_CHAT_INTERVAL", "LOG_LEVEL",
+    "REMINDER_PER_CHAT_INTERVAL", "REMINDER_TICK_SECONDS", "LOG_LEVEL",
 )
 
 
@@ -54,7 +54,7 @@ def test_defaults() -> None:
     assert s.database_path == Path("data/bot.sqlite3") and s.knowledge_dir == Path("knowledge")
     assert s.timezone == "Asia/Ho_Chi_Minh" and str(s.tz) == "Asia/Ho_Chi_Minh"
     assert s.access_policy == "open" and s.admin_ids == frozenset() and s.allowed_ids == frozenset()
-    assert s.reminder_rate == 20 and s.reminder_per_chat_interval == 1.0
+    assert s.reminder_rate == 20 and s.reminder_per_chat_interval == 1.0 and s.reminder_tick_seconds == 30
     assert s.rate_limiter is True and s.engine_workers == 1
 
 

@@ -21,7 +21,8 @@ def data_of(message: dict, startswith: str) -> str:
 async def test_start_greets_offers_examples_and_registers_commands(telegram_bot, emulator: Emulator) -> None:
     async with telegram_bot() as bot:
         commands = emulator.commands[('{"type": "default"}', "")]
-        assert [c["command"] for c in commands] == ["start", "chitieu", "ketqua", "vanban", "help"]
+        assert [c["command"] for c in commands] == ["start", "chitieu", "ketqua", "vanban", "tiendo", "theodoi",
+                                                    "dangtheodoi", "huytheodoi", "help"]
         [greeting] = await bot.say(CHAT, "/start")
         assert greeting["text"].startswith("Xin chào User4242!")
         examples = buttons(greeting)

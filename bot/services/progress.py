@@ -4,6 +4,7 @@ input validation for recorded values, and the chart. One place for these rules."
 from __future__ import annotations
 
 import io
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -63,7 +64,8 @@ def compute_status(target: Target, records: list[ProgressRecord]) -> ProgressSta
 
 def bar(percent: float, width: int = 10) -> str:
     """'▓▓▓▓▓░░░░░ 48%' (capped at the full bar)."""
-    filled = max(0, min(width, round(percent / 100 * width)))
+    # Half up (not round()'s half-to-even): 45% shows 5 of 10 blocks like 46%, and 35% like 36%.
+    filled = max(0, min(width, math.floor(percent / 100 * width + 0.5)))
     return "▓" * filled + "░" * (width - filled) + f" {percent:.0f}%"
 
 

@@ -130,6 +130,7 @@ def run_bot() -> int:
     from bot.engine.engine import Engine
     from bot.knowledge.base import load_base
     from bot.knowledge.errors import KnowledgeError
+    from bot.transports.telegram.features import install
 
     try:
         settings = load_settings(require_token=True)
@@ -144,7 +145,8 @@ def run_bot() -> int:
         _fail(f"KNOWLEDGE_DIR={settings.knowledge_dir}: cơ sở tri thức không hợp lệ ({len(exc.errors)} lỗi, "
               f"đầu tiên: {first}); chạy `python -m bot check` để xem chi tiết.")
         return 1
-    application = build_application(settings, AnswerService(Engine(kb), workers=settings.engine_workers))
+    application = build_application(settings, AnswerService(Engine(kb), workers=settings.engine_workers),
+                                    extra_handlers=install)
     log.info("starting long polling (access policy: %s, rate limiter: %s)",
              settings.access_policy, "on" if settings.rate_limiter else "off")
     try:

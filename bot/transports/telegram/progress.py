@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from datetime import date, timedelta
 
 from telegram import ForceReply, InlineKeyboardMarkup, InputFile, Message, Update
@@ -40,6 +41,7 @@ from bot.services.progress import (
     render_chart,
     status_lines,
 )
+from bot.services.storage import ProgressRecord
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, send_html, services
 from bot.transports.telegram.keyboards import button
@@ -88,7 +90,7 @@ BTN_CHART = "📈 {n}. {title}"
 _PROMPT_ID = re.compile(r"\(mã: ([a-z0-9-]+)\)\s*$")
 _CONFIRM_RE = re.compile(r"^cy:([^:]+):(\d+(?:\.\d+)?):(\d{1,3})$")
 _CONFIRMED = "progress_confirmed"
-_CHART_LOCK = asyncio.Lock()  # pyplot is not thread-safe: one chart at a time
+_CHART_LOCK = threading.Lock()  # pyplot is not thread-safe: one chart at a time
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -111,10 +113,14 @@ def status_html(st: ProgressStatus, number: int | None) -> str:
     return "\n".join([f"<b>{escape(head)}</b>", *(escape(line) for line in lines[1:])])
 
 
-async def chart_png(st: ProgressStatus, records: list) -> bytes:
-    """The PNG chart, drawn in a thread (matplotlib is CPU work)."""
-    async with _CHART_LOCK:
-        return await asyncio.to_thread(render_chart, st, records)
+def _render(st: ProgressStatus, records: list[ProgressRecord]) -> bytes:
+    with _CHART_LOCK:
+        return render_chart(st, records)
+
+
+async def chart_png(st: ProgressStatus, records: list[ProgressRecord]) -> bytes:
+    """The PNG chart, drawn in a worker thread (matplotlib is CPU work; the loop keeps answering)."""
+    return await asyncio.to_thread(_render, st, records)
 
 
 def _example(target: Target) -> str:
@@ -358,7 +364,9 @@ async def confirm_button(update: Update, context: Context) -> None:
         await stale(update, context)
         return
     key = (chat.id, query.message.message_id if query.message else 0)
-    done: set[tuple[int, int]] = context.bot_data.setdefault(_CONFIRMED, set())
+    # Confirmation messages already recorded (a double tap arrives before the edit removed the
+    # buttons); the newest 1,000 are enough, the edit takes care of the rest.
+    done: dict[tuple[int, int], None] = context.bot_data.setdefault(_CONFIRMED, {})
     if key in done:
         await ack(context, query, ALREADY)
         return
@@ -372,7 +380,9 @@ async def confirm_button(update: Update, context: Context) -> None:
         await _edit(update, context, escape(str(exc)) if isinstance(exc, ProgressInputError) else CANCELLED)
         await ack(context, query)
         return
-    done.add(key)
+    done[key] = None
+    while len(done) > 1000:
+        del done[next(iter(done))]
     await _edit(update, context, await record(update, context, target, value, day))
     await ack(context, query)
 

@@ -102,7 +102,7 @@ _MENU_RE = re.compile(r"^f:([RTS])$")
 _NEW_RE = re.compile(r"^f:([tsa]):([^:]*)(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
 _EDIT_RE = re.compile(r"^e:(\d{1,12})(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
 _CANCEL_RE = re.compile(r"^x:(\d{1,12}|all)$")
-_ALL_WORDS = frozenset({"all", "tat ca", "tất cả", "tatca", "het", "hết", "tat", "tất"})
+_ALL_WORDS = frozenset({"all", "tất cả", "tat ca", "tatca", "hết", "het"})
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ class Step:
         cad = {"w": "weekly", "m": "monthly"}.get(cadence or "")
         d = int(day) if day else None
         h = int(hour) if hour else None
-        if cad is None and (d is not None or h is not None or day == ""):
-            return None
+        if cad is None:
+            return cls() if h is None else None
         if d is not None and not (0 <= d <= 6 if cad == "weekly" else 1 <= d <= 28):
             return None
         if h is not None and (d is None or not 0 <= h <= 23):

@@ -28,6 +28,9 @@ HELP = (
     "• /chitieu — các chỉ tiêu năm {ty}\n"
     "• /ketqua [chủ đề] — kết quả năm {ry} theo lĩnh vực, ví dụ <i>/ketqua kiểm tra</i>\n"
     "• /vanban [từ khóa] — các văn bản được báo cáo trích dẫn, ví dụ <i>/vanban 45-NQ/TW</i>\n"
+    "• /tiendo [số] — tiến độ các chỉ tiêu năm {ty}, kèm biểu đồ, ví dụ <i>/tiendo 1</i>\n"
+    "• /theodoi — nhận nhắc tiến độ chỉ tiêu hằng tuần hoặc hằng tháng; /dangtheodoi — xem, đổi lịch; "
+    "/huytheodoi — hủy\n"
     "• /help — hướng dẫn này\n\n"
     "Trong nhóm, hãy gọi tôi bằng lệnh, nhắc tên @{username} hoặc trả lời tin nhắn của tôi."
 )
@@ -38,6 +41,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("chitieu", "Các chỉ tiêu năm {ty}"),
     ("ketqua", "Kết quả năm {ry} theo lĩnh vực"),
     ("vanban", "Các văn bản được trích dẫn"),
+    ("tiendo", "Tiến độ các chỉ tiêu năm {ty}"),
+    ("theodoi", "Nhận nhắc tiến độ chỉ tiêu"),
+    ("dangtheodoi", "Các nhắc tiến độ đang theo dõi"),
+    ("huytheodoi", "Hủy nhắc tiến độ"),
     ("help", "Hướng dẫn sử dụng"),
 )
 

@@ -1,0 +1,245 @@
+"""End to end: admin operations — /reload (and SIGHUP), YAML upload, /chuatraloi, /thongke, refusals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine.engine import Engine
+from bot.knowledge.base import load_base
+from bot.transports.telegram.shared import ADMIN_ONLY
+from tests.emulator import Emulator
+from tests.test_telegram_reminders import FakeClock, features, reminders, settle, until
+
+ROOT = Path(__file__).resolve().parents[1]
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ADMIN = 910001
+USER = 910002
+FOLLOWER = 910003
+OTHER = 910004
+T1 = "chi-tieu-2024-ket-nap-dang-vien"
+T2 = "chi-tieu-2024-thanh-lap-to-chuc-dang"
+OLD_TITLE = "Chỉ tiêu kết nạp đảng viên mới năm 2024"
+NEW_TITLE = "Chỉ tiêu phát triển đảng viên mới năm 2024"
+QUESTION = "Chỉ tiêu kết nạp đảng viên năm 2024 là bao nhiêu?"
+BROKEN = "kind: target\nentries: [ {id: x"
+
+
+@pytest.fixture
+def kdir(tmp_path: Path) -> Path:
+    """A copy of the knowledge base the test may edit."""
+    d = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", d, ignore=shutil.ignore_patterns("backups"))
+    return d
+
+
+def snapshot(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def without_target(text: str, target_id: str) -> str:
+    start = text.index(f"  - id: {target_id}")
+    end = text.index("\n  - id:", start + 5)
+    return text[:start] + text[end + 1:]
+
+
+def clock() -> FakeClock:
+    return FakeClock(datetime(2024, 2, 12, 7, 0, tzinfo=TZ))  # Monday 07:00: Monday-08:00 reminders not due
+
+
+async def test_non_admin_is_refused_every_admin_command(telegram_bot, emulator: Emulator, kdir: Path) -> None:
+    before = snapshot(kdir)
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        for command in ("/reload", "/chuatraloi", "/thongke", "/capnhat 1 100", "/capnhat"):
+            [reply] = await bot.say(USER, command)
+            assert reply["text"] == ADMIN_ONLY, command
+        emulator.inject_document(USER, "targets.yaml", BROKEN.encode())
+        upload = (await emulator.wait_for_messages(USER, 6))[-1]
+        assert upload["text"] == ADMIN_ONLY
+        assert emulator.calls("getFile") == []
+        audit = await bot.answers.storage.recent_audit()
+        assert sorted((a.action, a.user_id, a.allowed) for a in audit) == sorted(
+            (action, USER, False) for action in ("reload", "chuatraloi", "thongke", "capnhat", "capnhat", "upload"))
+        # The admin may.
+        [ok] = await bot.say(ADMIN, "/thongke")
+        assert ok["text"].startswith("📊 Thống kê 7 ngày")
+        assert (await bot.answers.storage.recent_audit(1))[0].allowed
+    assert snapshot(kdir) == before
+
+
+async def test_reload_good_base(telegram_bot, kdir: Path) -> None:
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        targets = kdir / "targets.yaml"
+        targets.write_text(targets.read_text(encoding="utf-8").replace(OLD_TITLE, NEW_TITLE, 1), encoding="utf-8")
+        [reply] = await bot.say(ADMIN, "/reload")
+        n = len(bot.answers.kb.entries)
+        assert reply["text"] == f"✅ Đã nạp lại: {n} mục (thêm 0; bỏ 0; sửa 1: {T1})."
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(NEW_TITLE)
+        [entry] = await bot.answers.storage.recent_audit(1)
+        assert (entry.user_id, entry.action, entry.allowed, entry.detail) == (ADMIN, "reload", True, f"thêm 0; bỏ 0; sửa 1: {T1}")
+
+
+async def test_reload_broken_base_keeps_the_old_one(telegram_bot, kdir: Path) -> None:
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        engine = bot.answers.engine
+        (kdir / "targets.yaml").write_text(BROKEN, encoding="utf-8")
+        [reply] = await bot.say(ADMIN, "/reload")
+        lines = reply["text"].splitlines()
+        assert lines[0] == "❌ Cơ sở dữ liệu mới có lỗi; vẫn dùng bản cũ."
+        assert lines[1].startswith("• knowledge/targets.yaml:") and "invalid YAML" in lines[1]
+        assert bot.answers.engine is engine
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(OLD_TITLE)
+        # An entry error names the file, the entry and the field.
+        text = (ROOT / "knowledge" / "targets.yaml").read_text(encoding="utf-8")
+        (kdir / "targets.yaml").write_text(text.replace("    year: 2024\n", "    year: hai nghìn\n", 1), encoding="utf-8")
+        [reply] = await bot.say(ADMIN, "/reload")
+        assert "• knowledge/targets.yaml:" in reply["text"] and f"entry '{T1}', field 'year'" in reply["text"]
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(OLD_TITLE)
+
+
+async def test_reload_removing_a_followed_target_tells_its_subscribers_once(
+        telegram_bot, emulator: Emulator, kdir: Path) -> None:
+    c = clock()
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(c)) as bot:
+        storage = bot.answers.storage
+        for chat, ref in ((FOLLOWER, T1), (OTHER, T2)):
+            await storage.upsert_chat(chat, "private")
+            await storage.add_subscription(chat, "target", ref, "weekly", weekday=0, hour=8, now=c())
+        targets = kdir / "targets.yaml"
+        original = targets.read_text(encoding="utf-8")
+        targets.write_text(without_target(original, T1), encoding="utf-8")
+        [reply] = await bot.say(ADMIN, "/reload")
+        assert f"bỏ 1: {T1}" in reply["text"]
+        assert reply["text"].endswith(f"Chỉ tiêu bị bỏ: {T1}. Người theo dõi các chỉ tiêu này đã được báo (1 tin nhắn).")
+        [notice] = emulator.sent_messages(FOLLOWER)
+        assert notice["text"].startswith(f"⚠️ Chỉ tiêu «{OLD_TITLE}» mà bạn theo dõi không còn trong cơ sở dữ liệu")
+        assert emulator.sent_messages(OTHER) == []
+        # Told once: another reload, a restart of the job, nothing more. The subscription is kept.
+        await bot.say(ADMIN, "/reload")
+        assert len(emulator.sent_messages(FOLLOWER)) == 1
+        [sub] = await storage.list_subscriptions(FOLLOWER)
+        assert (sub.ref, sub.active, sub.missing_notified_ref) == (T1, True, T1)
+        [listing] = await bot.say(FOLLOWER, "/dangtheodoi")
+        assert f"1. chỉ tiêu {T1} (không còn trong cơ sở dữ liệu) — hằng tuần, Thứ Hai lúc 08:00" in listing["text"]
+        # Its reminder is not sent (nothing to show) and ends in the ledger as failed.
+        c.set(datetime(2024, 2, 12, 8, 0, 1, tzinfo=TZ))
+        await until(lambda: reminders(emulator, OTHER))
+        await settle(bot, 3)
+        assert reminders(emulator, FOLLOWER) == []
+        assert (await storage.delivery_status(sub.id, "2024-W07")).status == "failed"
+        # The target comes back: the mark is cleared, so a later removal is told again.
+        targets.write_text(original, encoding="utf-8")
+        [back] = await bot.say(ADMIN, "/reload")
+        assert f"thêm 1: {T1}" in back["text"]
+        assert (await storage.get_subscription(sub.id)).missing_notified_ref is None
+    # A restart with the target gone again (edited while the bot was down): told once at start-up.
+    targets.write_text(without_target(original, T1), encoding="utf-8")
+    engine = Engine(load_base(kdir))
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, engine=engine, extra_handlers=features(c)) as bot:
+        await until(lambda: len(emulator.sent_messages(FOLLOWER)) >= 3, timeout=5)
+        await settle(bot, 3)
+        assert [m["text"][:2] for m in emulator.sent_messages(FOLLOWER)].count("⚠️") == 2
+
+
+async def test_sighup_reloads(telegram_bot, kdir: Path) -> None:
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        targets = kdir / "targets.yaml"
+        targets.write_text(targets.read_text(encoding="utf-8").replace(OLD_TITLE, NEW_TITLE, 1), encoding="utf-8")
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(lambda: bot.answers.get(T1).title == NEW_TITLE)
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(NEW_TITLE)
+        [entry] = await bot.answers.storage.recent_audit(1)
+        assert (entry.user_id, entry.action, entry.detail) == (0, "reload", f"SIGHUP: thêm 0; bỏ 0; sửa 1: {T1}")
+    assert signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, None)  # removed with the app
+
+
+async def test_yaml_upload_good(telegram_bot, emulator: Emulator, kdir: Path) -> None:
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        original = (kdir / "targets.yaml").read_text(encoding="utf-8")
+        changed = original.replace(OLD_TITLE, NEW_TITLE, 1)
+        emulator.inject_document(ADMIN, "targets.yaml", changed.encode())
+        [reply] = await emulator.wait_for_messages(ADMIN, 1)
+        m = re.match(r"✅ Đã ghi targets\.yaml \(bản cũ lưu ở (targets\.\d{8}T\d{6}\.yaml)\)\. Đã nạp lại: \d+ mục "
+                     rf"\(thêm 0; bỏ 0; sửa 1: {T1}\)\.$", reply["text"])
+        assert m, reply["text"]
+        assert (kdir / "targets.yaml").read_text(encoding="utf-8") == changed
+        assert (kdir / "backups" / m.group(1)).read_text(encoding="utf-8") == original
+        assert len(emulator.calls("getFile")) == 1
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(NEW_TITLE)
+        [entry] = await bot.answers.storage.recent_audit(1)
+        assert (entry.action, entry.allowed, entry.detail) == ("upload", True, f"targets.yaml: thêm 0; bỏ 0; sửa 1: {T1}")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reply", "downloaded"),
+    [
+        ("big.yaml", b"#" * 1_000_001, "Tệp «big.yaml» quá lớn (1.000.001 byte); tối đa 1 MB. Không tải về", False),
+        ("notes.txt", b"kind: target\n", "Tệp «notes.txt» không phải tệp YAML", False),
+        ("targets.yaml", BROKEN.encode(), "❌ Tệp targets.yaml không hợp lệ; không ghi gì.\n• knowledge/targets.yaml:", True),
+        ("targets.yaml", b"kind: target\nentries:\n  - id: X\n", "❌ Tệp targets.yaml không hợp lệ; không ghi gì.", True),
+        ("latin.yaml", "# caf\xe9".encode("latin-1"), "❌ Tệp không phải văn bản UTF-8.", True),
+        ("../evil.yaml", b"kind: target\n", "❌ Tên tệp không hợp lệ", True),
+    ],
+)
+async def test_yaml_upload_refused_nothing_written(telegram_bot, emulator: Emulator, kdir: Path, name: str,
+                                                   content: bytes, reply: str, downloaded: bool) -> None:
+    before = snapshot(kdir)
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        engine = bot.answers.engine
+        emulator.inject_document(ADMIN, name, content)
+        [answer] = await emulator.wait_for_messages(ADMIN, 1)
+        assert answer["text"].startswith(reply), answer["text"]
+        assert bool(emulator.calls("getFile")) is downloaded
+        assert bot.answers.engine is engine
+        [entry] = await bot.answers.storage.recent_audit(1)
+        assert entry.action == "upload" and entry.user_id == ADMIN
+    assert snapshot(kdir) == before
+
+
+async def test_unanswered_questions_and_stats(telegram_bot, emulator: Emulator) -> None:
+    c = clock()
+    async with telegram_bot(admin_ids=str(ADMIN), extra_handlers=features(c)) as bot:
+        [empty] = await bot.say(ADMIN, "/chuatraloi")
+        assert empty["text"] == "Không có câu hỏi nào chưa trả lời được trong 30 ngày qua."
+        for question in ("thời tiết Hải Phòng hôm nay thế nào", "giá vàng hôm nay", "Thời tiết Hải Phòng hôm nay thế nào?",
+                         QUESTION):
+            await bot.say(USER, question)
+        [top] = await bot.say(ADMIN, "/chuatraloi")
+        lines = top["text"].splitlines()
+        assert lines[0] == "Câu hỏi chưa trả lời được nhiều nhất (30 ngày qua)"
+        assert re.fullmatch(r"1\. «Thời tiết Hải Phòng hôm nay thế nào\?» — 2 lần, gần nhất \d\d/\d\d/\d{4}", lines[1])
+        assert lines[2].startswith("2. «giá vàng hôm nay» — 1 lần")
+        assert "aliases" in lines[-1]
+        [bad] = await bot.say(ADMIN, "/chuatraloi mười")
+        assert bad["text"] == "Số ngày phải là số nguyên từ 1 đến 366, ví dụ: /chuatraloi 7. Bạn gõ: «mười»."
+        # A subscriber, and one reminder sent.
+        await bot.answers.storage.add_subscription(USER, "all", "", "weekly", weekday=0, hour=8, now=c())
+        c.set(datetime(2024, 2, 12, 8, 0, 1, tzinfo=TZ))
+        await until(lambda: reminders(emulator, USER))
+        [stats] = await bot.say(ADMIN, "/thongke")
+        lines = stats["text"].splitlines()
+        assert lines[0].startswith("📊 Thống kê 7 ngày (")
+        assert lines[1] == "Câu hỏi: 4; trả lời được: 1 (25%)"
+        assert lines[2].count(" · ") == 6 and lines[2].endswith(": 4")
+        assert lines[3] == "Theo kết quả: trả lời 1 · danh sách 0 · hỏi lại 0 · không tìm thấy 3 · lỗi 0"
+        assert lines[4] == "Người theo dõi: 1 (1 lịch nhắc)"
+        assert lines[5] == "Nhắc tiến độ: đã gửi 1 · lỗi 0"
+        [bad] = await bot.say(ADMIN, "/thongke 0")
+        assert bad["text"].startswith("Số ngày phải là số nguyên từ 1 đến 366")
+        actions = [a.action for a in await bot.answers.storage.recent_audit() if a.allowed]
+        assert actions.count("chuatraloi") == 2 and actions.count("thongke") == 1

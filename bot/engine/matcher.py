@@ -31,6 +31,7 @@ _DOC_Q = re.compile(
     r"ve viec gi|la nghi quyet gi|la van ban gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
 )
 _MONEY = {"tien", "dong", "ty", "trieu"}
+_CLASSIFIERS = frozenset({"cuoc", "luot", "lan", "suat"})
 _GENERIC_UNITS = frozenset({"nguoi", "dong", "truong", "luot", "ca", "lan"})
 _ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve o cho phan tram %".split())
 
@@ -172,7 +173,7 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
     for s in top:
         ei = index.entries[s.id]
         fz = max((fuzz.token_sort_ratio(qtext, p) for p in ei.phrase_texts), default=0) / 100
-        adj = _adjust(ei, intent, q)
+        adj = _adjust(ei, intent, q, index.idf)
         s.parts.update(fuzzy=fz, adjust=adj)
         s.score = s.score + W_FUZZY * fz + adj
     top.sort(key=lambda s: -s.score)
@@ -188,7 +189,7 @@ def _phrase_recall(phrase: tuple[tuple[str, ...], tuple[float, ...], float], qse
     return sum(w for t, w in zip(toks, weights, strict=True) if t in qset) / total
 
 
-def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
+def _adjust(ei: EntryIndex, it: Intent, q: Query, idf: dict[str, float]) -> float:
     """Additive corrections from the question's intent; negative when the entry cannot be the answer."""
     e = ei.entry
     adj = 0.0
@@ -237,7 +238,7 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
         if it.percent:
             adj += 0.05 if ei.has_percent else -0.06
         if it.asked_units:
-            adj += _unit_fit(it.asked_units, ei)
+            adj += _unit_fit(it.asked_units, ei, idf)
         if it.total and ei.entry.id in ei.children_of:
             adj += 0.04
     if it.date:
@@ -248,19 +249,23 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query) -> float:
     return adj
 
 
-def _unit_fit(asked: list[str], ei: EntryIndex) -> float:
+def _unit_fit(asked: list[str], ei: EntryIndex, idf: dict[str, float]) -> float:
     """How well the thing counted ('bao nhiêu đảng viên') fits the entry's figures' units."""
+    if len(asked) > 1 and asked[0] in _CLASSIFIERS:
+        asked = asked[1:]  # "bao nhiêu cuộc giám sát": what is counted is "giám sát"
     if asked[0] in _GENERIC_UNITS:
         return 0.0  # "bao nhiêu người" fits đảng viên, sinh viên, cán bộ alike
     if set(asked) & _MONEY:
         return 0.04 if {"dong", "ty"} & ei.units else -0.15
+    weight = {t: idf.get(t, 1.0) for t in asked}
+    total = sum(weight.values()) or 1.0
     best = 0.0
     for rank, unit in enumerate(ei.unit_list):
         if not unit:
             continue
-        hit = len(set(asked) & set(unit)) / len(asked)
+        hit = sum(w for t, w in weight.items() if t in unit) / total
         first = asked[0] in unit
-        fit = (0.6 + 0.4 * hit) if first else 0.3 * hit
+        fit = (0.5 + 0.5 * hit) if first else 0.4 * hit
         best = max(best, fit * (1.0 if rank == 0 else 0.75))
     if best > 0:
         return 0.1 * best

@@ -85,7 +85,7 @@ def clarify_reply(kb: KnowledgeBase, entries: list[Entry]) -> Reply:
 def label(kb: KnowledgeBase, e: Entry) -> str:
     """A short label for a button or a numbered choice."""
     if isinstance(e, Target):
-        return f"{e.title} (chỉ tiêu {e.year})"
+        return f"{e.title} ({'chỉ tiêu' if e.year == kb.target_year else 'kế hoạch'} {e.year})"
     if isinstance(e, Indicator):
         return f"{e.title} ({e.period})"
     return e.title if not e.name or not e.code else f"{e.title} – {e.name}"

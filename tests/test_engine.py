@@ -268,3 +268,41 @@ def test_dev_set_floors(engine: Engine) -> None:
     assert abstained >= 0.95, abstained
     for style, oks in by_style.items():
         assert sum(oks) / len(oks) >= 0.90, (style, sum(oks) / len(oks))
+
+
+# -- asking what the report does not give --------------------------------------------------------
+
+def test_document_date_not_given(engine: Engine) -> None:
+    # 28-NQ/TU is cited without a date: say so, naming it, instead of answering something else.
+    a = engine.ask("nghị quyết 28-NQ/TU ban hành ngày nào")
+    assert a.status == "not_found" and "28-NQ/TU" in a.text and "ngày" in a.text
+    b = engine.ask("nghị quyết 45-NQ/TW ban hành ngày nào")
+    assert b.status == "answer" and "24/01/2019" in b.results[0].figure
+
+
+def test_money_asked_needs_money(engine: Engine) -> None:
+    assert engine.ask("cử cán bộ đi học nước ngoài năm 2023 hết bao nhiêu tiền").status == "not_found"
+    # "đồng chí" is people, not money (đồng).
+    a = engine.ask("năm 2023 cử bao nhiêu đồng chí đi bồi dưỡng ở nước ngoài")
+    assert a.status == "answer" and "10" in a.results[0].figure
+
+
+def test_plan_of_a_year_is_not_a_document_code(engine: Engine) -> None:
+    a = engine.ask("kế hoạch 2023 kết nạp đảng viên trong doanh nghiệp tư nhân")
+    assert a.status == "answer" and "350" in a.results[0].figure
+
+
+def test_a_single_other_year_for_a_result(engine: Engine) -> None:
+    a = engine.ask("Năm 2024 HĐND thành phố tổ chức bao nhiêu kỳ họp?")
+    assert a.status == "not_found" and "2024" in a.text
+
+
+def test_two_part_question_answers_both(engine: Engine) -> None:
+    a = engine.ask("HĐND thành phố tổ chức mấy kỳ họp và thông qua bao nhiêu nghị quyết năm 2023?")
+    assert a.status == "answer"
+    assert "04" in a.results[0].figure and "39" in a.results[0].figure
+
+
+def test_named_part_of_a_breakdown(engine: Engine) -> None:
+    a = engine.ask("cấp huyện tổ chức bao nhiêu cuộc đối thoại với nhân dân năm 2023")
+    assert a.status == "answer" and "220" in a.results[0].figure

@@ -53,6 +53,8 @@ def find_refs(folded: str) -> list[CodeRef]:
     for m in _TYPED.finditer(folded):
         if any(a <= m.start(2) < b for a, b in taken):
             continue
+        if re.fullmatch(r"(19|20)\d\d", m.group(2)):
+            continue  # "kế hoạch 2023" is the plan of a year, not Kế hoạch số 2023
         word = m.group(1)
         letters = TYPE_LETTERS.get(word, word)
         refs.append(CodeRef(int(m.group(2)), letters, None, m.span(), False))

@@ -20,6 +20,7 @@ STOPWORDS = frozenset(
     """bao nhieu may gi nao la cua duoc da the nhu ma o voi va cac nhung mot nay do ve trong khong a ha
     nhe oi hay hoac roi se boi vi nen sao ai bay gio xin toi""".split()
 )
+_MONEY_UNIT = re.compile(r"\b(ty|trieu|nghin)? ?dong\b(?! chi)")
 _YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
 
 FIELD_WEIGHTS = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "name": 0.8, "meta": 0.6, "subject": 0.55, "section": 0.3}
@@ -51,6 +52,7 @@ class EntryIndex:
     unit_list: list[list[str]] = field(default_factory=list)  # units of the figures, main one first
     children_of: set[str] = field(default_factory=set)
     doc_type: str = ""
+    has_money: bool = False
     # (informative tokens, their idf weights, total) per phrase: precomputed for phrase recall.
     phrase_data: list[tuple[tuple[str, ...], tuple[float, ...], float]] = field(default_factory=list)
 
@@ -155,6 +157,7 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
             as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=unit_list,
             children_of={e.id} if e.id in kb.children else set(),
             doc_type=fold(e.doc_type) if isinstance(e, Document) else "",
+            has_money=any(_MONEY_UNIT.search(" ".join(u)) for u in unit_list),
         )
 
     df: dict[str, int] = defaultdict(int)

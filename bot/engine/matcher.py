@@ -23,14 +23,20 @@ _AS_OF = re.compile(r"\b(31/10|tinh den|den ngay|den 31)\b")
 _PERCENT = re.compile(r"%|phan tram|\bty le\b")
 _COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
 _DATE_Q = re.compile(
-    r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao|thang may|thang nao|vao thang)\b"
+    r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao|thang may|thang nao|vao thang|"
+    r"ngay thang nam nao|ngay thang nao|thoi diem nao|hieu luc tu)\b"
 )
 _WHICH = re.compile(r"\b(?<!ngay )(?<!khi )(?<!so )(?<!nam )(?<!thang )nao\b|\bgom nhung\b|\bla ai\b|\bten\b")
 _DOC_Q = re.compile(
     r"\b(so may|so hieu|so nao|so bao nhieu|cua ai|ai ban hanh|co quan nao|van de gi|noi dung gi|ve gi|"
     r"ve viec gi|la nghi quyet gi|la van ban gi|ten gi|ky hieu|ban hanh ngay|nam nao den nam nao|tu nam nao)\b"
 )
-_MONEY = {"tien", "dong", "ty", "trieu"}
+_MONEY_ASKED = re.compile(r"^(?:tien|ty|trieu|(?:ty |trieu )?dong(?! chi))\b")
+
+
+def asks_money(asked: list[str]) -> bool:
+    """'bao nhiêu tiền / tỷ / đồng' (not 'đồng chí')."""
+    return bool(asked) and bool(_MONEY_ASKED.match(" ".join(asked)))
 _CLASSIFIERS = frozenset({"cuoc", "luot", "lan", "suat"})
 _GENERIC_UNITS = frozenset({"nguoi", "dong", "truong", "luot", "ca", "lan"})
 _ASK_STOP = frozenset("nam dat so theo trong tai den la cua duoc co da va voi ve o cho phan tram %".split())
@@ -68,6 +74,7 @@ class Intent:
     asked_units: list[str]
     places: list[str]
     total: bool
+    issuer: bool
     result_of_target_year: bool
     result_year: int
     target_year: int
@@ -102,6 +109,7 @@ def read_intent(q: Query, index: Index) -> Intent:
         places=places,
         total=bool(re.search(r"\b(tong so|tong cong|toan bo|tat ca|tong)\b", t)),
         which=bool(_WHICH.search(t)),
+        issuer=bool(re.search(r"\b(cua ai|ai ban hanh|co quan nao|do ai|noi nao ban hanh)\b", t)),
         result_year=index.kb.result_year,
         target_year=index.kb.target_year,
         result_of_target_year=(
@@ -255,8 +263,8 @@ def _unit_fit(asked: list[str], ei: EntryIndex, idf: dict[str, float]) -> float:
         asked = asked[1:]  # "bao nhiêu cuộc giám sát": what is counted is "giám sát"
     if asked[0] in _GENERIC_UNITS:
         return 0.0  # "bao nhiêu người" fits đảng viên, sinh viên, cán bộ alike
-    if set(asked) & _MONEY:
-        return 0.04 if {"dong", "ty"} & ei.units else -0.15
+    if asks_money(asked):
+        return 0.04 if ei.has_money else -0.15
     weight = {t: idf.get(t, 1.0) for t in asked}
     total = sum(weight.values()) or 1.0
     best = 0.0
@@ -270,4 +278,5 @@ def _unit_fit(asked: list[str], ei: EntryIndex, idf: dict[str, float]) -> float:
     if best > 0:
         return 0.1 * best
     phrase = " ".join(asked[:2])
-    return -0.1 if phrase not in ei.text else 0.0
+    # The thing counted is nowhere in the entry ("bao nhiêu sai phạm"): most likely another fact.
+    return -0.2 if phrase not in ei.text else 0.0

@@ -37,6 +37,7 @@ _DOC_TYPE_WORDS = {
 }
 
 
+_TIME_WORDS = frozenset("nam thang ngay den tinh ca".split())
 _ASK = re.compile(r"\b(bao nhieu|may)\b")
 _TWO_PART = re.compile(r" va (?=(?:\S+ ){0,3}(?:bao nhieu|may)\b)")
 _GENERIC_TOPIC = re.compile(
@@ -288,6 +289,8 @@ class Engine:
         for other_id in [parent.id, *self.kb.children.get(parent.id, [])]:
             if other_id != child.id:
                 words -= set(self.lexicon.expand(self.kb.entries[other_id].title).split())
+        # Years and numbers place a fact in time; they do not name a part ("năm 2023").
+        words = {w for w in words if not any(c.isdigit() for c in w) and w not in _TIME_WORDS}
         return bool(words & set(q.tokens))
 
     def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:

@@ -306,3 +306,10 @@ def test_two_part_question_answers_both(engine: Engine) -> None:
 def test_named_part_of_a_breakdown(engine: Engine) -> None:
     a = engine.ask("cấp huyện tổ chức bao nhiêu cuộc đối thoại với nhân dân năm 2023")
     assert a.status == "answer" and "220" in a.results[0].figure
+
+
+def test_several_named_parts_answered_together(engine: Engine) -> None:
+    a = engine.ask("Số cuộc đối thoại với dân chia theo từng cấp thành phố, huyện, xã là bao nhiêu?")
+    assert a.status == "answer"
+    assert all(x in a.results[0].figure for x in ("06", "220", "506"))
+    assert a.text.count("Nguồn:") == 1

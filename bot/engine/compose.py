@@ -68,6 +68,13 @@ def answer_reply(kb: KnowledgeBase, e: Entry) -> Reply:
     return Reply(heading=e.title, lines=lines, source=kb.entry_section(e))
 
 
+def multi_reply(kb: KnowledgeBase, entries: list[Entry]) -> Reply:
+    """Several facts asked at once ("… và …"): one line each, one source when they share it."""
+    lines = [f"{e.title}: {kb.figure(e)}" + (f" ({_period(kb, e)})" if _period(kb, e) else "") for e in entries]
+    sources = list(dict.fromkeys(kb.entry_section(e) for e in entries))
+    return Reply(heading="", lines=lines, source=" ; ".join(sources))
+
+
 def list_reply(kb: KnowledgeBase, heading: str, entries: list[Entry]) -> Reply:
     """A list of entries, one line each with its figure."""
     lines = []

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from bot.engine.codes import find_refs, index_codes, resolve
-from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, not_found_reply
+from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, multi_reply, not_found_reply
 from bot.engine.index import STOPWORDS, Index, build_index
 from bot.engine.matcher import Intent, Scored, asks_money, read_intent, score_entries
 from bot.engine.text import Lexicon, Query, analyse
@@ -19,7 +19,7 @@ ANSWER_MIN = 0.50
 CLARIFY_MIN = 0.50
 MARGIN = 0.035
 LIST_RELATIVE = 0.72
-RECALL_MIN = 0.42
+RECALL_MIN = 0.5
 FAMILY_MARGIN = 0.12
 
 _LIST = re.compile(
@@ -57,10 +57,6 @@ class Decision:
 
 def _not_found(reason: str | None = None) -> Decision:
     return Decision("not_found", [], {}, not_found_reply(reason))
-
-
-def _reply_lines(r: Reply) -> list[str]:
-    return [x for x in ([r.heading] if r.heading else []) + r.lines + ([f"Nguồn: {r.source}"] if r.source else [])]
 
 
 def _strip_refs(text: str) -> str:
@@ -166,10 +162,7 @@ class Engine:
         a, b = parts[0].entries[0], parts[1].entries[0]
         if a.id == b.id:
             return parts[0]
-        scores = {**parts[0].scores, **parts[1].scores}
-        reply = Reply(heading="", lines=[*_reply_lines(answer_reply(self.kb, a)), "",
-                                         *_reply_lines(answer_reply(self.kb, b))])
-        return Decision("answer", [a, b], scores, reply)
+        return Decision("answer", [a, b], {**parts[0].scores, **parts[1].scores}, multi_reply(self.kb, [a, b]))
 
     def _decide_one(self, q: Query) -> Decision:
         intent = read_intent(q, self.index)
@@ -241,15 +234,17 @@ class Engine:
             close.append(s)
         scores = {s.id: s.score for s in scored}
         if close and all(self._same_family(top_entry, self.kb.entries[s.id]) for s in close):
-            # Parts of one breakdown: the words of the question say which part, or all of them
-            # ("theo từng cấp thành phố, huyện, xã") and then the total, which lists them.
+            # Parts of one breakdown: the words of the question say which part, or which parts
+            # ("dân tộc thiểu số và tôn giáo", "từng cấp thành phố, huyện, xã"): all of those.
             parent = self.kb.entries[getattr(top_entry, "parent", None) or top_entry.id]
             named = [self.kb.entries[c] for c in self.kb.children.get(parent.id, [])
                      if self._names_child(q, self.kb.entries[c], parent)]
-            if len(named) >= 2:
-                top_entry, close = parent, []
-            elif len(named) == 1:
+            if 2 <= len(named) <= 4:
+                return Decision("answer", named, {s.id: s.score for s in scored}, multi_reply(self.kb, named))
+            if len(named) == 1:
                 top_entry, close = named[0], []
+            elif len(named) > 4:
+                top_entry, close = parent, []
         if intent.which and not getattr(top_entry, "names", None):
             named = [self.kb.entries[c] for c in self.kb.children.get(top_entry.id, [])
                      if getattr(self.kb.entries[c], "names", None)]

@@ -200,14 +200,23 @@ async def progress_command(update: Update, context: Context) -> None:
     await send_status(context, chat.id, target, reply_to=message)
 
 
+def _button_target(update: Update, context: Context, prefix: str) -> Target | None:
+    """The target of the target year a ``<prefix><ref>`` button names, or None (stale or forged)."""
+    query = update.callback_query
+    answers = services(context).answers
+    data = query.data or "" if query else ""
+    target_id = answers.refs.resolve(data[len(prefix):]) if data.startswith(prefix) else None
+    target = answers.get(target_id) if target_id else None
+    if not isinstance(target, Target) or target.year != answers.target_year:
+        return None
+    return target
+
+
 async def chart_button(update: Update, context: Context) -> None:
     """``g:<ref>``: a target's status and chart."""
     query, chat = update.callback_query, update.effective_chat
-    answers = services(context).answers
-    data = query.data or "" if query else ""
-    target_id = answers.refs.resolve(data[2:]) if data.startswith("g:") else None
-    target = answers.get(target_id) if target_id else None
-    if not isinstance(target, Target) or target.year != answers.target_year or chat is None:
+    target = _button_target(update, context, "g:")
+    if target is None or chat is None:
         await stale(update, context)
         return
     await ack(context, query)
@@ -291,11 +300,8 @@ async def pick_button(update: Update, context: Context) -> None:
     query, chat = update.callback_query, update.effective_chat
     if not await require_admin(update, context, "capnhat", query.data if query else ""):
         return
-    answers = services(context).answers
-    data = query.data or "" if query else ""
-    target_id = answers.refs.resolve(data[3:]) if data.startswith("cp:") else None
-    target = answers.get(target_id) if target_id else None
-    if not isinstance(target, Target) or target.year != answers.target_year or chat is None:
+    target = _button_target(update, context, "cp:")
+    if target is None or chat is None:
         await stale(update, context)
         return
     await ack(context, query)

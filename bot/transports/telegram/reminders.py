@@ -419,13 +419,18 @@ async def new_button(update: Update, context: Context) -> None:
     sub = await svc.storage.add_subscription(chat.id, subject.scope, subject.ref, now=now(context),
                                              **step.schedule())
     template = RESCHEDULED if (subject.scope, subject.ref) in before else SUBSCRIBED
+    await _saved(update, context, template, what, sub, tz)
+
+
+async def _saved(update: Update, context: Context, template: str, what: str, sub: Subscription, tz: str) -> None:
+    """Show the saved schedule (and when the next reminder comes) in place of the step message."""
     text = "\n".join([
         template.format(what=escape(what), schedule=escape(describe(sub)), tz=escape(tz)),
         await _next_line(context, sub),
         SEE_LIST,
     ])
     await _edit(update, context, text)
-    await ack(context, query, TOAST_SAVED)
+    await ack(context, update.callback_query, TOAST_SAVED)
 
 
 async def change_button(update: Update, context: Context) -> None:
@@ -457,13 +462,7 @@ async def change_button(update: Update, context: Context) -> None:
     if updated is None:
         await stale(update, context, GONE_SUBSCRIPTION)
         return
-    text = "\n".join([
-        RESCHEDULED.format(what=escape(what), schedule=escape(describe(updated)), tz=escape(tz)),
-        await _next_line(context, updated),
-        SEE_LIST,
-    ])
-    await _edit(update, context, text)
-    await ack(context, query, TOAST_SAVED)
+    await _saved(update, context, RESCHEDULED, what, updated, tz)
 
 
 async def cancel_button(update: Update, context: Context) -> None:

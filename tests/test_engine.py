@@ -313,3 +313,9 @@ def test_several_named_parts_answered_together(engine: Engine) -> None:
     assert a.status == "answer"
     assert all(x in a.results[0].figure for x in ("06", "220", "506"))
     assert a.text.count("Nguồn:") == 1
+
+
+def test_count_in_a_cited_documents_section(engine: Engine) -> None:
+    # The code names the context; the figure lives in the section citing it.
+    a = engine.ask("ke hoach 254 thuc hien dong bo bao nhieu nhiem vu trong tam")
+    assert a.status == "answer" and "04" in a.results[0].figure

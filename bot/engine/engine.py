@@ -21,6 +21,7 @@ MARGIN = 0.035
 LIST_RELATIVE = 0.72
 RECALL_MIN = 0.5
 FAMILY_MARGIN = 0.12
+CITED_BONUS = 0.1
 
 _LIST = re.compile(
     r"\b(liet ke|danh sach|ke ten|gom nhung|nhung .{0,40} nao|cac chi tieu|nhung chi tieu|cac muc tieu|"
@@ -39,7 +40,7 @@ _DOC_TYPE_WORDS = {
 
 _TIME_WORDS = frozenset("nam thang ngay den tinh ca".split())
 _ASK = re.compile(r"\b(bao nhieu|may)\b")
-_TWO_PART = re.compile(r" va (?=(?:\S+ ){0,3}(?:bao nhieu|may)\b)")
+_TWO_PART = re.compile(r" va (?=(?:\S+ ){0,8}(?:bao nhieu|may)\b)")
 _GENERIC_TOPIC = re.compile(
     r"\b(chi tieu cu the|cong tac xay dung dang|xay dung dang|he thong chinh tri|van dong nhan dan|cu the)\b"
 )
@@ -181,6 +182,8 @@ class Engine:
                 return listed
 
         scored = score_entries(q, self.index, intent)
+        if refs:
+            scored = self._in_cited_sections(scored, refs, q)
         ry, ty = self.kb.result_year, self.kb.target_year
         other_years = intent.years - {ry, ty} - (self.index.entries[scored[0].id].years if scored else set())
         if other_years:
@@ -260,6 +263,22 @@ class Engine:
             if len(chosen) == 1:
                 return _not_found()
         return Decision("clarify", chosen, scores, clarify_reply(self.kb, chosen))
+
+    def _in_cited_sections(self, scored: list[Scored], refs: list, q: Query) -> list[Scored]:
+        """A count asked "theo Kế hoạch 254…": facts of the sections citing that document are the
+        likely answer, though their own words do not repeat the code."""
+        sections: set[str] = set()
+        for ref in refs:
+            for d in resolve(ref, self._codes, q.text):
+                sections.update(c.section for c in d.cited_in)
+        if not sections:
+            return scored
+        for s in scored:
+            e = self.kb.entries[s.id]
+            if not isinstance(e, Document) and e.section in sections:
+                s.score += CITED_BONUS
+                s.parts["recall"] = s.parts.get("recall", 0.0) + CITED_BONUS
+        return sorted(scored, key=lambda s: -s.score)
 
     def _lacks_asked(self, intent: Intent, e: Entry) -> str | None:
         """When the question asks a document's date or issuer and the report does not give it,

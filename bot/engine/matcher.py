@@ -19,7 +19,7 @@ _PLAN_PERCENT = re.compile(
     r"(%|phan tram|ty le)[^?]{0,30}(ke hoach)|(so|so voi) ke hoach|ke hoach[^?]{0,6}(%|phan tram)"
 )
 _EXPECTED = re.compile(r"\b(du kien|uoc|ca nam|het nam|phan dau den het)\b")
-_AS_OF = re.compile(r"\b(31/10|tinh den|den ngay|den 31)\b")
+_AS_OF = re.compile(r"\b(31/10|tinh den|den ngay|den 31|cuoi thang 10|thang 10)\b")
 _PERCENT = re.compile(r"%|phan tram|\bty le\b")
 _COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
 _DATE_Q = re.compile(

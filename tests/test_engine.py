@@ -319,3 +319,9 @@ def test_count_in_a_cited_documents_section(engine: Engine) -> None:
     # The code names the context; the figure lives in the section citing it.
     a = engine.ask("ke hoach 254 thuc hien dong bo bao nhieu nhiem vu trong tam")
     assert a.status == "answer" and "04" in a.results[0].figure
+
+
+def test_short_question_inside_one_entry_is_answered(engine: Engine) -> None:
+    # Every word of the question belongs to one entry: not an incidental overlap.
+    a = engine.ask("tỷ lệ cán bộ trẻ được đề bạt")
+    assert a.status == "answer" and "21,05%" in a.results[0].figure

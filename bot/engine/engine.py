@@ -21,6 +21,7 @@ MARGIN = 0.035
 LIST_RELATIVE = 0.72
 RECALL_MIN = 0.5
 FAMILY_MARGIN = 0.12
+FULL_COVER = 0.95  # every word of a short question is the entry's: not an incidental overlap
 CITED_BONUS = 0.1
 
 _LIST = re.compile(
@@ -206,7 +207,7 @@ class Engine:
             return _not_found("Báo cáo chỉ nói về thành phố Hải Phòng.")
         if intent.result_of_target_year and isinstance(best_index.entry, Target):
             return _not_found(f"Báo cáo chưa có kết quả năm {ty}; chỉ có chỉ tiêu năm {ty} (xem /chitieu).")
-        if best.parts.get("recall", 1.0) < RECALL_MIN:
+        if best.parts.get("recall", 1.0) < RECALL_MIN and best.parts.get("cover", 1.0) < FULL_COVER:
             # The best entry's own words are mostly absent from the question: the overlap is
             # incidental ("Hải Phòng", "đảng viên"), so the report most likely does not say.
             return _not_found()

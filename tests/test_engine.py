@@ -325,3 +325,26 @@ def test_short_question_inside_one_entry_is_answered(engine: Engine) -> None:
     # Every word of the question belongs to one entry: not an incidental overlap.
     a = engine.ask("tỷ lệ cán bộ trẻ được đề bạt")
     assert a.status == "answer" and "21,05%" in a.results[0].figure
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("ban thuong vu thanh uy khai tru bao nhie dang vien theo quyet dinh khoi to bi can", "02"),
+        ("3 chỉ tiu dân vận năm 2023 là gì", "40%"),
+        ("Cả năm 2023 toàn Đng bộ thi hành kỷ luật bao nhiêu đảng viên", "170"),
+    ],
+)
+def test_typos_in_question_words_and_short_words(engine: Engine, question: str, figure: str) -> None:
+    a = engine.ask(question)
+    assert a.status in ("answer", "list")
+    assert figure in a.text
+
+
+def test_places_match_their_diacritics(engine: Engine) -> None:
+    assert engine.ask("Đà Nẵg kết nạp bao nhiêu đảng viên trong năm 2023?").status == "not_found"
+    # "đã nâng cao" folds to "da nang cao": not the city of Đà Nẵng.
+    lx = engine.lexicon
+    assert lx.places_in(analyse("đã nâng cao chất lượng đảng viên", lx)) == []
+    assert lx.places_in(analyse("da nang cao chat luong dang vien", lx)) == []
+    assert lx.places_in(analyse("da nang ket nap bao nhieu dang vien", lx)) == ["da nang"]

@@ -9,7 +9,15 @@ from dataclasses import asdict, dataclass, field
 from bot.engine.codes import find_refs, index_codes, resolve
 from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, multi_reply, not_found_reply
 from bot.engine.index import STOPWORDS, Index, build_index
-from bot.engine.matcher import Intent, Scored, asks_money, read_intent, score_entries
+from bot.engine.matcher import (
+    Intent,
+    Scored,
+    asks_money,
+    correct_tokens,
+    fix_question_words,
+    read_intent,
+    score_entries,
+)
 from bot.engine.text import Lexicon, Query, analyse
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Target
@@ -142,6 +150,9 @@ class Engine:
     # -- decision -------------------------------------------------------------------------------
     def _decide(self, question: str) -> Decision:
         q = analyse(question, self.lexicon)
+        # Typos are corrected once, first, so that intent, lists and codes all read the corrected words.
+        q.tokens = correct_tokens(fix_question_words(q.text, self.index).split(), self.index)
+        q.text = " ".join(q.tokens)
         if not q.tokens:
             return _not_found(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
         two = self._two_part(q)

@@ -70,6 +70,7 @@ class Index:
     unit_vocab: set[str]
     max_idf: float
     ids: list[str] = field(default_factory=list)
+    bigram_vocab: frozenset[str] = frozenset()
     post_idx: dict[str, np.ndarray] = field(default_factory=dict)
     post_w: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -180,4 +181,6 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
             if toks:
                 w = tuple(idf.get(t, max_idf) for t in toks)
                 ei.phrase_data.append((toks, w, sum(w)))
-    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf, ids, post_idx, post_w)
+    bigram_vocab = frozenset().union(*(ei.bigrams for ei in entries.values())) if entries else frozenset()
+    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf, ids=ids,
+                 post_idx=post_idx, post_w=post_w, bigram_vocab=bigram_vocab)

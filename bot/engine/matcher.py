@@ -91,7 +91,7 @@ def read_intent(q: Query, index: Index) -> Intent:
             if w in _ASK_STOP or years_in(w):
                 break
             asked.append(w)
-    places = [p for p in index.lexicon.places if f" {p} " in f" {t} "]
+    places = index.lexicon.places_in(q)
     count = (bool(_COUNT.search(t)) and not re.search(r"\bso (may|bao nhieu)\b", t)) or bool(
         re.match(r"(so|so luong|tong so) (?!hieu|may|nao)", t)
     )
@@ -120,21 +120,41 @@ def read_intent(q: Query, index: Index) -> Intent:
 
 
 def correct_tokens(tokens: list[str], index: Index) -> list[str]:
-    """Map unknown words to the nearest indexed word (typos), leaving numbers and short words alone."""
-    out = []
-    for t in tokens:
-        if (t in index.idf or t in STOPWORDS or len(t) < 4 or any(c.isdigit() for c in t)
+    """Map unknown words to the nearest indexed word (typos). A candidate that makes a known word
+    pair with a neighbour wins ("chi tiu" → "chi tieu", "dng bo" → "dang bo"); otherwise only words
+    of 4+ letters are corrected, and only when close. Numbers and roman numerals are left alone."""
+    out = list(tokens)
+    for i, t in enumerate(tokens):
+        if (t in index.idf or t in STOPWORDS or len(t) < 3 or any(c.isdigit() for c in t)
                 or re.fullmatch(r"[ivxlc]+", t)):
-            out.append(t)
             continue
-        best = process.extractOne(t, index.vocab, scorer=fuzz.ratio, score_cutoff=80)
-        out.append(best[0] if best else t)
+        candidates = process.extract(t, index.vocab, scorer=fuzz.ratio, score_cutoff=75, limit=5)
+        prev = out[i - 1] if i else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        paired = [c for c, _, _ in candidates
+                  if (prev and f"{prev} {c}" in index.bigram_vocab) or (nxt and f"{c} {nxt}" in index.bigram_vocab)]
+        if paired:
+            out[i] = paired[0]
+        elif candidates and len(t) >= 4 and candidates[0][1] >= 80:
+            out[i] = candidates[0][0]
     return out
+
+
+def fix_question_words(text: str, index: Index) -> str:
+    """'bao nhiu', 'bao nhie', 'bao nheiu' → 'bao nhieu': the question word decides the intent, so a
+    typo in it must not turn a count question into something else."""
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word == "nhieu" or (word in index.idf and word != "nhiem") or fuzz.ratio(word, "nhieu") < 70:
+            return m.group(0)
+        return "bao nhieu"
+
+    return re.sub(r"\bbao (\w+)", repl, text)
 
 
 def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> list[Scored]:
     """Rank entries for a question; returns the best `limit` with their scores."""
-    tokens = correct_tokens(q.tokens, index)
+    tokens = q.tokens  # already corrected by the engine (correct_tokens)
     informative = [t for t in dict.fromkeys(tokens) if t not in STOPWORDS and not years_in(t)]
     if not informative:
         return []

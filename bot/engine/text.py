@@ -71,7 +71,24 @@ class Lexicon:
             re.compile(r"(?<!\S)(" + "|".join(re.escape(p) for p, _ in pairs) + r")(?!\S)") if pairs else None
         )
         self._syn_map = dict(pairs)
-        self.places = [fold(p) for p in synonyms.places]
+        self.places = [(nfc_lower(p), fold(p)) for p in synonyms.places]
+
+    def places_in(self, q: Query) -> list[str]:
+        """Other places a question names (folded). Typed with diacritics, a place must match them
+        (with one slip allowed: "Đà Nẵg"), so "đã nâng cao" is not Đà Nẵng; without diacritics the
+        folded name must stand as such, and not before "cao" (da nang cao = đã nâng cao)."""
+        from rapidfuzz import fuzz
+
+        raw = nfc_lower(q.raw)
+        found = []
+        for accented, folded in self.places:
+            if q.accented:
+                hit = accented in raw or fuzz.partial_ratio(accented, raw, score_cutoff=88) > 0
+            else:
+                hit = bool(re.search(rf"(?<!\S){re.escape(folded)}(?!\S)(?! cao\b)", q.text))
+            if hit:
+                found.append(folded)
+        return found
 
     def expand(self, raw: str) -> str:
         """Folded text with acronyms (as typed in capitals), abbreviations and synonyms applied."""

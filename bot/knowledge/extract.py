@@ -26,7 +26,14 @@ import yaml
 from rapidfuzz import fuzz
 
 from bot.knowledge.provenance import _TOKEN, _YEAR, squash
-from bot.knowledge.source import SourceError, SourceReport, clean, parse_report
+from bot.knowledge.source import (
+    FOOTNOTE_LINE,
+    FOOTNOTE_MARKER,
+    SourceError,
+    SourceReport,
+    clean,
+    parse_report,
+)
 from bot.normalize import fold, nfc, strip_diacritics
 
 if TYPE_CHECKING:
@@ -117,8 +124,6 @@ _H_ROMAN = re.compile(rf"^(?P<n>{_ROMAN_RE})\.\s*(?P<t>\S.*)$")
 _H_SUB = re.compile(r"^(?P<n>\d{1,2}(?:\.\d{1,2})+)\.?\s+(?P<t>\S.*)$")
 _H_ARABIC = re.compile(r"^(?P<n>\d{1,2})\.\s+(?P<t>\S.*)$")
 _BOLD_SEG = re.compile(r"(\*{2,3})(.+?)\1")
-_FOOTNOTE_LINE = re.compile(r"^\s*<sup>\d+</sup>")
-_MARKER = re.compile(r"<sup>\d+</sup>")
 _CLOSING = re.compile(r"^\s*\**\s*(Nơi nhận\s*:?)", re.IGNORECASE)
 _SEPARATOR = re.compile(r"^\s*[-_*=]{3,}\s*$")
 
@@ -254,7 +259,7 @@ def _roman_value(s: str) -> int:
 def _anchor_text(segment: str) -> str:
     """A heading segment as it stands in the loader's cleaned body (up to a footnote marker)."""
     text = clean(segment)
-    text = _MARKER.split(text)[0]
+    text = FOOTNOTE_MARKER.split(text)[0]
     return text.split("\n")[0].strip()
 
 
@@ -383,7 +388,7 @@ def parse_headings(text: str) -> tuple[list[Heading], str, list[str]]:
         headings.append(h)
 
     for line in _logical_lines(text):
-        if not line.strip() or _FOOTNOTE_LINE.match(line) or _SEPARATOR.match(line):
+        if not line.strip() or FOOTNOTE_LINE.match(line) or _SEPARATOR.match(line):
             continue
         if closing_seen:
             continue

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bot.normalize import nfc
 
-_FOOTNOTE_LINE = re.compile(r"^\s*<sup>(\d+)</sup>\s*(.*)$")
-_MARKER = re.compile(r"<sup>(\d+)</sup>")
+# The report's footnote syntax, one place for it (extract.py reads these too).
+FOOTNOTE_LINE = re.compile(r"^\s*<sup>(\d+)</sup>\s*(.*)$")
+FOOTNOTE_MARKER = re.compile(r"<sup>(\d+)</sup>")
 _SUPERSCRIPT_UNIT = re.compile(r"(?<=\bm)<sup>([23])</sup>")
 
 
@@ -65,7 +66,7 @@ def _strip_markers(body: str) -> tuple[str, dict[int, int]]:
     parts: list[str] = []
     positions: dict[int, int] = {}
     last = removed = 0
-    for m in _MARKER.finditer(body):
+    for m in FOOTNOTE_MARKER.finditer(body):
         parts.append(body[last : m.start()])
         parts.append(" ")
         positions.setdefault(int(m.group(1)), m.start() - removed)
@@ -81,9 +82,9 @@ def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport
     body_lines: list[str] = []
     footnotes: dict[int, str] = {}
     for line in text.splitlines():
-        m = _FOOTNOTE_LINE.match(line)
+        m = FOOTNOTE_LINE.match(line)
         if m:
-            footnotes[int(m.group(1))] = _MARKER.sub(" ", m.group(2)).strip()
+            footnotes[int(m.group(1))] = FOOTNOTE_MARKER.sub(" ", m.group(2)).strip()
         else:
             body_lines.append(line)
     body, marker_pos = _strip_markers("\n".join(body_lines))

@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = argparse.ArgumentParser(prog="python -m bot", description="Hải Phòng party-building report bot")
     p.add_argument("--knowledge", help="knowledge directory (default: $KNOWLEDGE_DIR or ./knowledge)")
+    p.add_argument("--report", help="the report file whose sentences are quoted (default: $REPORT_PATH or "
+                                    f"{DEFAULT_SOURCE})")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("check", help="validate the knowledge base (schema, links, provenance, coverage)")

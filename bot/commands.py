@@ -10,10 +10,13 @@ from pathlib import Path
 
 def _engine(args: argparse.Namespace):
     from bot.cli import knowledge_dir
-    from bot.engine.engine import Engine
+    from bot.engine.build import build_engine, report_path
     from bot.knowledge.base import load_base
 
-    return Engine(load_base(knowledge_dir(args)))
+    engine, warning = build_engine(load_base(knowledge_dir(args)), report_path(getattr(args, "report", None)))
+    if warning:
+        print(f"cảnh báo: {warning}", file=sys.stderr)
+    return engine
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -4,39 +4,79 @@ text (terminal, JSON) or Telegram HTML; both escape nothing of their own."""
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Target
 
-NOT_FOUND = "Báo cáo không có thông tin để trả lời câu hỏi này."
+NOT_FOUND = "Chưa tìm thấy nội dung này trong báo cáo."
 NOT_FOUND_HINT = "Bạn có thể xem /chitieu (các chỉ tiêu), /ketqua (các kết quả) hoặc /vanban (văn bản được trích dẫn)."
 CLARIFY = "Có vài mục gần với câu hỏi. Bạn muốn hỏi về:"
 
 
+QUOTE_LABEL = "Báo cáo viết"
+EXCERPT_MAX = 320  # a structured answer's quote is cut to the clauses holding its figure beyond this
+
+
 @dataclass
 class Reply:
-    """A reply as blocks: an optional heading, body lines, and the source line."""
+    """A reply as blocks: an optional heading, body lines, the report's sentence (verbatim, with
+    the spans that answer marked) and the source line."""
 
     heading: str = ""
     lines: list[str] = field(default_factory=list)
     source: str = ""
+    quote: str = ""
+    marks: list[tuple[int, int]] = field(default_factory=list)
 
     def plain(self) -> str:
         """Plain text (terminal chat, ask --json)."""
         parts = [self.heading] if self.heading else []
         parts += self.lines
+        if self.quote:
+            parts.append(f"{QUOTE_LABEL}: «{self.quote}»")
         if self.source:
             parts.append(f"Nguồn: {self.source}")
         return "\n".join(parts)
 
     def html(self) -> str:
-        """Telegram HTML: every knowledge-base string escaped; the heading in bold."""
+        """Telegram HTML: every knowledge-base string escaped; the heading and the words of the
+        quote that answer in bold."""
         parts = [f"<b>{html.escape(self.heading)}</b>"] if self.heading else []
         parts += [html.escape(line) for line in self.lines]
+        if self.quote:
+            parts.append(f"<i>{QUOTE_LABEL}:</i> «{_marked_html(self.quote, self.marks)}»")
         if self.source:
             parts.append(f"<i>Nguồn: {html.escape(self.source)}</i>")
         return "\n".join(parts)
+
+
+def _marked_html(text: str, marks: list[tuple[int, int]]) -> str:
+    out, pos = [], 0
+    for a, b in sorted(marks):
+        if a < pos or b <= a:
+            continue
+        out += [html.escape(text[pos:a]), "<b>", html.escape(text[a:b]), "</b>"]
+        pos = b
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def quote_excerpt(sentence: str, figure: str) -> str:
+    """The report's sentence for a structured answer: whole when short, else the clauses (between
+    semicolons) that hold the figure's numbers, with "…" where text was left out. Verbatim."""
+    if len(sentence) <= EXCERPT_MAX:
+        return sentence
+    clauses = sentence.split("; ")
+    numbers = set(re.findall(r"\d[\d.,/]*", figure))
+    keep = [i for i, c in enumerate(clauses) if numbers & set(re.findall(r"\d[\d.,/]*", c))]
+    if not keep:
+        return sentence
+    text = "; ".join(clauses[keep[0]: keep[-1] + 1])
+    if len(text) > 2 * EXCERPT_MAX:
+        return sentence
+    return ("…" if keep[0] > 0 else "") + text + ("…" if keep[-1] < len(clauses) - 1 else "")
 
 
 def _period(kb: KnowledgeBase, e: Entry) -> str:
@@ -47,8 +87,47 @@ def _period(kb: KnowledgeBase, e: Entry) -> str:
     return ""
 
 
-def answer_reply(kb: KnowledgeBase, e: Entry) -> Reply:
-    """The reply for one entry: subject, figure with unit, period and plan, the linked entry, source."""
+def answer_reply(kb: KnowledgeBase, e: Entry, quote: str | None = None) -> Reply:
+    """The reply for one entry: subject, figure with unit, period and plan, the linked entry, the
+    report's sentence, source."""
+    reply = _entry_reply(kb, e)
+    if quote:
+        reply.quote = quote
+        reply.marks = _figure_marks(quote, e)
+    return reply
+
+
+def _figure_marks(text: str, e: Entry) -> list[tuple[int, int]]:
+    needles = [e.code or e.title] if isinstance(e, Document) else [f.text for f in e.figures]
+    marks = []
+    for n in needles:
+        i = text.find(n) if n else -1
+        if i >= 0:
+            marks.append((i, i + len(n)))
+    return marks
+
+
+def passage_reply(text: str, source: str, marks: list[tuple[int, int]]) -> Reply:
+    """A statement answered by the report's own sentence, verbatim, the words that answer marked."""
+    return Reply(heading="", lines=[], source=source, quote=text, marks=marks)
+
+
+def not_given_reply(words: list[str], kb: KnowledgeBase, nearest: Entry) -> Reply:
+    """The subject is in the report but not with this qualifier: say so, and give what it does
+    say, as something different."""
+    what = " ".join(words)
+    line = f"{nearest.title}: {kb.figure(nearest)}"
+    period = _period(kb, nearest)
+    if period:
+        line += f" ({period})"
+    return Reply(
+        heading=f"Báo cáo không nêu số liệu hay nội dung riêng cho “{what}”.",
+        lines=[f"Báo cáo có (nội dung khác, không phải điều bạn hỏi): {line}", NOT_FOUND_HINT],
+        source=kb.entry_section(nearest),
+    )
+
+
+def _entry_reply(kb: KnowledgeBase, e: Entry) -> Reply:
     figure = kb.figure(e)
     if isinstance(e, Document):
         return Reply(heading=e.title, lines=[figure], source=kb.entry_section(e))

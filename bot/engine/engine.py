@@ -6,9 +6,20 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from bot.engine.accounting import leftover, terms_of
 from bot.engine.codes import find_refs, index_codes, resolve
-from bot.engine.compose import Reply, answer_reply, clarify_reply, list_reply, multi_reply, not_found_reply
-from bot.engine.index import STOPWORDS, Index, build_index
+from bot.engine.compose import (
+    Reply,
+    answer_reply,
+    clarify_reply,
+    list_reply,
+    multi_reply,
+    not_found_reply,
+    not_given_reply,
+    passage_reply,
+    quote_excerpt,
+)
+from bot.engine.index import STOPWORDS, Index, build_index, years_in
 from bot.engine.matcher import (
     Intent,
     Scored,
@@ -18,8 +29,12 @@ from bot.engine.matcher import (
     read_intent,
     score_entries,
 )
+from bot.engine.passages import PassageHit, PassageIndex
+from bot.engine.smalltalk import small_talk
 from bot.engine.text import Lexicon, Query, analyse
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.passages import Passage
+from bot.knowledge.quotes import link_quotes
 from bot.knowledge.schema import Document, Entry, Indicator, Target
 
 # Tuned on ../shared/eval/dev.jsonl only (see docs/benchmarks.md for the figures).
@@ -31,6 +46,11 @@ RECALL_MIN = 0.5
 FAMILY_MARGIN = 0.12
 FULL_COVER = 0.95  # every word of a short question is the entry's: not an incidental overlap
 CITED_BONUS = 0.1
+# A report sentence answers when it holds every qualifier of the question and scores this well
+# (share of the question's weighted words it holds, with word order); tuned on dev2.jsonl.
+PASSAGE_MIN = 0.55
+PASSAGE_COUNT_MIN = 0.7  # a number asked is answered by a sentence only on a close match
+_DATE_IN = re.compile(r"\b\d{1,2}/\d{1,2}(/\d{4})?\b|\bnam (19|20)\d\d\b|\bthang \d")
 
 _LIST = re.compile(
     r"\b(liet ke|danh sach|ke ten|gom nhung|nhung .{0,40} nao|cac chi tieu|nhung chi tieu|cac muc tieu|"
@@ -63,10 +83,12 @@ class Decision:
     entries: list[Entry]
     scores: dict[str, float]
     reply: Reply
+    generic: bool = False  # a not-found with no specific reason: a report sentence may still answer
+    passage: PassageHit | None = None  # a statement answered by the report's own sentence
 
 
 def _not_found(reason: str | None = None) -> Decision:
-    return Decision("not_found", [], {}, not_found_reply(reason))
+    return Decision("not_found", [], {}, not_found_reply(reason), generic=reason is None)
 
 
 def _strip_refs(text: str) -> str:
@@ -84,6 +106,7 @@ class Result:
     figure: str
     section: str
     score: float
+    quote: str | None = None  # the report's sentence the result comes from, verbatim
 
 
 @dataclass
@@ -99,19 +122,30 @@ class Answer:
 
     def to_json(self) -> dict:
         """The `ask --json` object."""
+        results = [{k: v for k, v in asdict(r).items() if k != "quote" or v is not None} for r in self.results]
         return {
             "question": self.question, "status": self.status, "text": self.text,
-            "results": [asdict(r) for r in self.results], "elapsed_ms": round(self.elapsed_ms, 3),
+            "results": results, "elapsed_ms": round(self.elapsed_ms, 3),
         }
 
 
 class Engine:
     """Answers questions about one knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, passages: list[Passage] | None = None) -> None:
         self.kb = kb
         self.lexicon = Lexicon(kb.synonyms)
         self.index: Index = build_index(kb, self.lexicon)
+        # The report's sentences (None: the report file was not found; statements are off).
+        self.passages: PassageIndex | None = PassageIndex(kb, self.lexicon, passages) if passages else None
+        self.quotes: dict[str, Passage] = link_quotes(kb, passages) if passages else {}
+        self._terms = terms_of([*self.lexicon.abbr_exact.values(), *self.lexicon.acronyms.values()])
+        self._held_cache: dict[str, tuple[set[str], str]] = {}
+        if self.passages is not None:
+            # Typo correction knows the report's words too, not only the base's.
+            self.index.known = self.index.known | self.passages.vocab
+            self.index.vocab = sorted(self.index.known)
+            self.index.bigram_vocab = self.index.bigram_vocab | self.passages.bigram_vocab
         self._by_kind: dict[str, list[Entry]] = {}
         for e in kb.entries.values():
             self._by_kind.setdefault(e.kind, []).append(e)
@@ -127,6 +161,8 @@ class Engine:
         start = time.perf_counter()
         d = self._decide(question)
         results = [self._result(e, d.scores.get(e.id, 1.0)) for e in d.entries]
+        if d.passage is not None:
+            results = [self._passage_result(d.passage)]
         if d.status == "answer" and len(d.entries) > 1:
             # A two-part question answered by two entries: one combined result.
             results = [Result(
@@ -137,21 +173,39 @@ class Engine:
         return Answer(question, d.status, d.reply.plain(), results, elapsed, d.reply)
 
     def _result(self, e: Entry, score: float) -> Result:
-        return Result(e.id, e.kind, self.kb.figure(e), self.kb.entry_section(e), round(score, 4))
+        quote = self.quotes.get(e.id)
+        return Result(e.id, e.kind, self.kb.figure(e), self.kb.entry_section(e), round(score, 4),
+                      quote.text if quote else None)
+
+    def _passage_result(self, hit: PassageHit) -> Result:
+        p = hit.passage
+        return Result(f"passage-{p.id}", "passage", p.text, hit.entry.path, round(hit.score, 4), p.text)
+
+    def _answer(self, e: Entry) -> Reply:
+        return answer_reply(self.kb, e, self._quote(e))
+
+    def _quote(self, e: Entry) -> str | None:
+        q = self.quotes.get(e.id)
+        return quote_excerpt(q.text, self.kb.figure(e)) if q else None
 
     def entry_answer(self, entry_id: str) -> Answer | None:
         """The answer for a chosen entry (a clarification button, a list item)."""
         e = self.kb.entries.get(entry_id)
         if e is None:
             return None
-        reply = answer_reply(self.kb, e)
+        reply = self._answer(e)
         return Answer(e.title, "answer", reply.plain(), [self._result(e, 1.0)], 0.0, reply)
 
     # -- decision -------------------------------------------------------------------------------
     def _decide(self, question: str) -> Decision:
+        chat = small_talk(question)
+        if chat is not None:
+            return Decision("not_found", [], {}, Reply(heading=chat))
         q = analyse(question, self.lexicon)
         # Typos are corrected once, first, so that intent, lists and codes all read the corrected words.
-        q.tokens = correct_tokens(fix_question_words(q.text, self.index).split(), self.index)
+        typed = fix_question_words(q.text, self.index).split()
+        q.tokens = correct_tokens(typed, self.index)
+        q.typos = {c: t for c, t in zip(q.tokens, typed, strict=True) if c != t}
         q.text = " ".join(q.tokens)
         if not q.tokens:
             return _not_found(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
@@ -177,7 +231,80 @@ class Engine:
             return parts[0]
         return Decision("answer", [a, b], {**parts[0].scores, **parts[1].scores}, multi_reply(self.kb, [a, b]))
 
+    # -- verify: every qualifier of the question held by the answer ---------------------------
     def _decide_one(self, q: Query) -> Decision:
+        """Understand and retrieve (the structured base first), then verify the choice against the
+        question's words; a report sentence answers what no entry holds."""
+        d = self._decide_structured(q)
+        hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos) if self.passages else []
+        intent = read_intent(q, self.index)
+        full = [h for h in hits if self._passage_fits(h, intent)]
+        if d.status == "answer" and len(d.entries) == 1:
+            left = self._leftover(q, d.entries[0])
+            if not left:
+                return d
+            if full:
+                return self._from_passage(full[0])
+            return self._not_given(q, left, d.entries[0])
+        if d.status == "not_found" and d.generic and full:
+            return self._from_passage(full[0])
+        return d
+
+    def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
+        """A sentence answers when it holds every qualifier (places included) and scores well; a
+        count or a percentage asked must stand in it as a number with the thing counted."""
+        if hit.leftover or any(f" {p} " not in f" {hit.entry.folded} " for p in intent.places):
+            return False
+        if intent.count or intent.percent:
+            return hit.score >= PASSAGE_COUNT_MIN and _states_count(hit.entry.folded, intent)
+        if intent.date and not _DATE_IN.search(hit.entry.folded):
+            return False
+        return hit.score >= PASSAGE_MIN
+
+    def _from_passage(self, hit: PassageHit) -> Decision:
+        return Decision("answer", [], {}, passage_reply(hit.passage.text, hit.entry.path, hit.marks), passage=hit)
+
+    def _held(self, e: Entry) -> tuple[set[str], str]:
+        """The words an entry holds: its index words and the sentence it comes from, with setting."""
+        cached = self._held_cache.get(e.id)
+        if cached is not None:
+            return cached
+        ei = self.index.entries[e.id]
+        words = set(ei.weights) | set(ei.text.split())
+        text = ei.text
+        quote = self.quotes.get(e.id)
+        if quote is not None and self.passages is not None:
+            pe = self.passages.entries[quote.id]
+            words |= pe.own | pe.context
+            text = f"{text} {self.lexicon.expand(quote.text)}"
+        self._held_cache[e.id] = (words, text)
+        return words, text
+
+    def _leftover(self, q: Query, e: Entry) -> list[str]:
+        words, text = self._held(e)
+        if self.passages is not None:
+            df, size = self.passages.df, self.passages.size
+        else:
+            df, size = {t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries)
+        left = leftover(q.tokens, words, text, df, size, self._terms, q.typos)
+        # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.
+        left += [str(y) for y in sorted(years_in(q.text) - self._entry_years(e))]
+        return left
+
+    def _entry_years(self, e: Entry) -> set[int]:
+        ry, ty = self.kb.result_year, self.kb.target_year
+        if isinstance(e, Document):
+            return self.index.entries[e.id].years | {ry, ty}
+        years = {e.year, ry, ty}
+        return years | years_in(" ".join(f.text for f in e.figures))
+
+    def _not_given(self, q: Query, left: list[str], e: Entry) -> Decision:
+        """The subject is known but a qualifier is not: say what the report does not give, and
+        offer what it does give, as something different."""
+        shown = _raw_words(q.raw, left, self.lexicon)
+        return Decision("not_found", [e], {}, not_given_reply(shown, self.kb, e))
+
+    def _decide_structured(self, q: Query) -> Decision:
         intent = read_intent(q, self.index)
         list_wanted = bool(_LIST.search(q.text)) and (not intent.count or "liet ke" in q.text)
         refs = find_refs(q.text)
@@ -266,11 +393,11 @@ class Engine:
             if len(named) == 1:
                 top_entry = named[0]  # "tổ chức đảng nào…": the entry that names them
         if best.score >= ANSWER_MIN and not close:
-            return Decision("answer", [top_entry], scores, answer_reply(self.kb, top_entry))
+            return Decision("answer", [top_entry], scores, self._answer(top_entry))
         chosen = [top_entry] + [self.kb.entries[s.id] for s in close][:2]
         if len(chosen) == 1:
             if best.score >= ANSWER_MIN:
-                return Decision("answer", chosen, scores, answer_reply(self.kb, top_entry))
+                return Decision("answer", chosen, scores, self._answer(top_entry))
             chosen += [self.kb.entries[s.id] for s in scored[1:2] if s.score >= CLARIFY_MIN]
             if len(chosen) == 1:
                 return _not_found()
@@ -331,13 +458,13 @@ class Engine:
             missing = self._lacks_asked(intent, matched[0])
             if missing:
                 return _not_found(missing)
-            return Decision("answer", matched, {matched[0].id: 1.0}, answer_reply(self.kb, matched[0]))
+            return Decision("answer", matched, {matched[0].id: 1.0}, self._answer(matched[0]))
         ranked = self._rank_within(q, intent, matched)
         if len(ranked) > 1 and ranked[0].score - ranked[1].score < MARGIN:
             chosen = [self.kb.entries[s.id] for s in ranked[:3]]
             return Decision("clarify", chosen, {s.id: s.score for s in ranked}, clarify_reply(self.kb, chosen))
         top = self.kb.entries[ranked[0].id]
-        return Decision("answer", [top], {ranked[0].id: 1.0}, answer_reply(self.kb, top))
+        return Decision("answer", [top], {ranked[0].id: 1.0}, self._answer(top))
 
     def _section_pool(self, topic: list[str], pool: list[Entry]) -> list[Entry]:
         """Entries of the pool in the section whose title names the topic ("chỉ tiêu dân vận")."""
@@ -399,8 +526,30 @@ class Engine:
         if not chosen:
             return None
         if len(chosen) == 1:
-            return Decision("answer", chosen, scores, answer_reply(self.kb, chosen[0]))
+            return Decision("answer", chosen, scores, self._answer(chosen[0]))
         return Decision("list", chosen, scores, list_reply(self.kb, heading, chosen))
+
+
+def _states_count(folded: str, intent: Intent) -> bool:
+    """The sentence gives a number for what is counted ("10 dia phuong", "lan thu xvii", "85%")."""
+    if intent.percent:
+        return "%" in folded
+    unit = next((w for w in intent.asked_units if w not in ("cuoc", "luot", "lan", "suat", "nguoi")), None)
+    if unit is None:
+        return bool(re.search(r"\d", folded))
+    return bool(re.search(rf"(\d[\d.,]*|\b[ivxl]+\b)(?: \S+){{0,2}} {re.escape(unit)}\b", folded)
+                or re.search(rf"\b{re.escape(unit)}(?: \S+){{0,1}} (thu )?(\d+|[ivxl]+)\b", folded))
+
+
+def _raw_words(raw: str, tokens: list[str], lexicon: Lexicon) -> list[str]:
+    """The words as the user typed them for folded tokens (or terms) of the question."""
+    wanted = set(" ".join(tokens).split())
+    shown: list[str] = []
+    for word in raw.split():
+        bare = word.strip("?.,!:;()\"'“”")
+        if bare and set(lexicon.expand(bare).split()) & wanted and bare not in shown:
+            shown.append(bare)
+    return shown or tokens
 
 
 def _family(a: Entry, b: Entry) -> bool:

@@ -73,6 +73,7 @@ class Index:
     bigram_vocab: frozenset[str] = frozenset()
     post_idx: dict[str, np.ndarray] = field(default_factory=dict)
     post_w: dict[str, np.ndarray] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()  # every word typo correction leaves alone (base and report)
 
 
 def _meta_texts(e: Entry) -> list[str]:
@@ -183,4 +184,4 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
                 ei.phrase_data.append((toks, w, sum(w)))
     bigram_vocab = frozenset().union(*(ei.bigrams for ei in entries.values())) if entries else frozenset()
     return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf, ids=ids,
-                 post_idx=post_idx, post_w=post_w, bigram_vocab=bigram_vocab)
+                 post_idx=post_idx, post_w=post_w, bigram_vocab=bigram_vocab, known=frozenset(idf))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.engine.accounting import is_function
 from bot.engine.index import STOPWORDS, EntryIndex, Index, years_in
 from bot.engine.text import Query
 from bot.knowledge.schema import Document, Indicator, Target
@@ -125,7 +126,8 @@ def correct_tokens(tokens: list[str], index: Index) -> list[str]:
     of 4+ letters are corrected, and only when close. Numbers and roman numerals are left alone."""
     out = list(tokens)
     for i, t in enumerate(tokens):
-        if (t in index.idf or t in STOPWORDS or len(t) < 3 or any(c.isdigit() for c in t)
+        # Question and function words stay what they are ("thì" never becomes "thị").
+        if (t in index.known or is_function(t) or len(t) < 3 or any(c.isdigit() for c in t)
                 or re.fullmatch(r"[ivxlc]+", t)):
             continue
         candidates = process.extract(t, index.vocab, scorer=fuzz.ratio, score_cutoff=75, limit=5)

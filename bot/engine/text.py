@@ -118,6 +118,7 @@ class Query:
     text: str
     tokens: list[str]
     accented: set[str] = field(default_factory=set)
+    typos: dict[str, str] = field(default_factory=dict)  # corrected word → the word as typed
 
     @property
     def bigrams(self) -> set[str]:

@@ -39,6 +39,8 @@ class SourceReport:
     sections: dict[str, SourceSection]
     footnote_section: dict[int, str]
     heading_spans: list[tuple[int, int]]
+    # Every footnote marker of the body as (footnote number, offset in `body`), in order.
+    markers: list[tuple[int, int]] = field(default_factory=list)
 
     def section_text(self, section_id: str, *, include_subsections: bool = True) -> str:
         """The body text of a section (footnote lines excluded)."""
@@ -61,15 +63,15 @@ def clean(text: str) -> str:
     return text.replace("*", "").replace("#", "")
 
 
-def _strip_markers(body: str) -> tuple[str, dict[int, int]]:
-    """Remove footnote markers (they are not text); return the body and each marker's first offset."""
+def _strip_markers(body: str) -> tuple[str, list[tuple[int, int]]]:
+    """Remove footnote markers (they are not text); return the body and every marker's offset."""
     parts: list[str] = []
-    positions: dict[int, int] = {}
+    positions: list[tuple[int, int]] = []
     last = removed = 0
     for m in FOOTNOTE_MARKER.finditer(body):
         parts.append(body[last : m.start()])
         parts.append(" ")
-        positions.setdefault(int(m.group(1)), m.start() - removed)
+        positions.append((int(m.group(1)), m.start() - removed))
         removed += len(m.group(0)) - 1
         last = m.end()
     parts.append(body[last:])
@@ -87,7 +89,10 @@ def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport
             footnotes[int(m.group(1))] = FOOTNOTE_MARKER.sub(" ", m.group(2)).strip()
         else:
             body_lines.append(line)
-    body, marker_pos = _strip_markers("\n".join(body_lines))
+    body, markers = _strip_markers("\n".join(body_lines))
+    marker_pos: dict[int, int] = {}
+    for number, offset in markers:
+        marker_pos.setdefault(number, offset)
 
     sections: dict[str, SourceSection] = {}
     order: list[tuple[SourceSection, int]] = []
@@ -112,7 +117,7 @@ def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport
         if owner:
             footnote_section[number] = owner
             sections[owner].footnotes.append(number)
-    return SourceReport(body, footnotes, sections, footnote_section, heading_spans)
+    return SourceReport(body, footnotes, sections, footnote_section, heading_spans, markers)
 
 
 def read_report(path: Path, anchors: list[tuple[str, str, int]]) -> SourceReport:
@@ -121,4 +126,6 @@ def read_report(path: Path, anchors: list[tuple[str, str, int]]) -> SourceReport
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the source report ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: the source report is not UTF-8 text ({exc.reason})") from exc
     return parse_report(text, anchors)

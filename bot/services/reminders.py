@@ -47,6 +47,7 @@ class TransientSendError(SendError):
 
 
 Sender = Callable[[int, str], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[object]]
 
 
 @dataclass
@@ -100,10 +101,12 @@ def reminder_text(targets: list[Target], latest: dict, kb: KnowledgeBase) -> str
 class Pacer:
     """Spaces sends at a global rate; a flood wait pushes every later send back."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Sleep = asyncio.sleep) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._clock = clock
+        self._sleep = sleep
         self._lock = asyncio.Lock()
         self._floods: list[float] = []
 
@@ -115,7 +118,7 @@ class Pacer:
             self._next = slot + self.interval
         delay = slot - self._clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Flood control: nothing goes out for `seconds`."""
@@ -149,6 +152,7 @@ class ReminderService:
         max_flood_waits: int = 5,
         backoff: float = 0.5,
         concurrency: int = 32,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.storage = storage
         self.kb_provider = kb_provider
@@ -159,6 +163,7 @@ class ReminderService:
         self.max_flood_waits = max_flood_waits
         self.backoff = backoff
         self.concurrency = concurrency
+        self.sleep = sleep  # every wait of a fan-out (pacing, flood waits, backoff); tests pass a fast one
         self._running = asyncio.Lock()
 
     async def recover(self) -> int:
@@ -188,7 +193,7 @@ class ReminderService:
         # Cheap pre-filter: what the ledger already has is skipped without a claim.
         done = await self.storage.delivered_keys([(s.id, p) for v in by_chat.values() for s, p in v])
         latest = await self.storage.latest_progress_all()
-        pacer = Pacer(self.rate)
+        pacer = Pacer(self.rate, sleep=self.sleep)
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one_chat(chat_id: int, items: list[tuple[Subscription, str]]) -> None:
@@ -251,7 +256,7 @@ class ReminderService:
                     return "failed", last_error, attempts
                 result.global_pauses += pacer.note_flood(exc.retry_after)
                 attempts -= 1  # a flood wait is Telegram pacing us, not a failed attempt
-                await asyncio.sleep(max(exc.retry_after, self.per_chat_interval))
+                await self.sleep(max(exc.retry_after, self.per_chat_interval))
             except ChatUnavailable as exc:
                 return "deactivated", str(exc) or "chat unavailable", attempts
             except TransientSendError as exc:
@@ -260,7 +265,7 @@ class ReminderService:
                     result.errors.append(f"{chat_id}: {last_error}")
                     return "failed", last_error, attempts
                 result.retries += 1
-                await asyncio.sleep(max(self.backoff * 2 ** (attempts - 1), self.per_chat_interval))
+                await self.sleep(max(self.backoff * 2 ** (attempts - 1), self.per_chat_interval))
             except Exception as exc:  # noqa: BLE001 - an unknown error must end in the ledger, not vanish
                 log.exception("reminder to %s failed", chat_id)
                 return "failed", f"{exc.__class__.__name__}: {exc}", attempts

@@ -23,7 +23,8 @@ FUNCTION_WORDS = frozenset(
     """bao nhieu may gi nao la ai dau sao the thi vay nhi ha a oi nhe day kia j v z k ko khong co
     duoc da se cac cua cho voi ve tu den trong tai o ra vao len nhu nhung mot hay hoac roi boi vi
     nen bay gio hien nay xin toi minh hoi biet cu vs con them nua ma thoi ok uhm nha ntn khi luc
-    nam ngay thang dc dk bn cho biet phai ca hien bang so tram phan ty le tong nhat qua bi""".split()
+    nam ngay thang dc dk bn cho biet phai ca hien bang so tram phan ty le tong nhat qua bi suat ben sang
+    toan cuoc luot mang nhac toi""".split()
 )
 # A word found in more than this share of the report's sentences says little about which fact
 # is meant ("công tác", "thành phố"); it is not held against an answer that lacks it.
@@ -32,6 +33,8 @@ TYPO_MIN_LEN = 4  # shorter words differ by one letter from too many others ("nu
 TYPO_SIMILARITY = 80  # rapidfuzz ratio at which a left-over word is taken as a slip of a held one
 TYPO_TYPED_SIMILARITY = 66  # the same for the word as typed, before correction ("xát" ~ "sát")
 MIN_TERM_WORDS = 3
+BODY_HEADS = frozenset({"ban", "uy", "hoi", "mat"})  # ban…, ủy ban…, hội đồng…, mặt trận…
+LOOSE_WORD_SHARE = 0.2  # a phrase is held against an answer only if its missing word is this rare
 ANSWER_WORDS = frozenset({"nao", "gi", "j", "ai", "dau"})
 ANSWER_TYPE_WORDS = 2  # words before "nào/gì" that name the kind of answer  # names of bodies this long or longer are matched whole
 _NUMBER = re.compile(r"^\d+([.,/-]\d+)*%?$")
@@ -62,8 +65,9 @@ def significant(token: str, df: int, size: int) -> bool:
 
 
 def terms_of(lexicon_values: Iterable[str]) -> list[str]:
-    """Names of bodies: the long expansions of the base's abbreviations ("uy ban kiem tra")."""
-    out = {v for v in lexicon_values if len(v.split()) >= MIN_TERM_WORDS}
+    """Names of bodies: the long expansions of the base's abbreviations that name a committee, a
+    council or a front ("uy ban kiem tra", "ban thuong vu", "hoi dong nhan dan")."""
+    out = {v for v in lexicon_values if len(v.split()) >= MIN_TERM_WORDS and v.split()[0] in BODY_HEADS}
     return sorted(out, key=lambda t: -len(t))
 
 
@@ -108,13 +112,60 @@ def held_word(token: str, held: set[str], df: dict[str, int], size: int, typos: 
     return near_held(token, held)
 
 
+def loose_pairs(tokens: list[str], held: set[str], held_pairs: frozenset[str] | set[str],
+                pair_df: dict[str, int], size: int, typos: dict[str, str], df: dict[str, int]) -> list[str]:
+    """Phrases of the report the question names ("chức danh", "công an") that the answer does not
+    hold, one of their words missing from it: single syllables are too ambiguous once folded
+    ("an" of "an ninh", "Hải An") to be checked alone."""
+    out = []
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        pair = f"{a} {b}"
+        if is_function(a) or is_function(b) or pair in held_pairs or a in typos or b in typos:
+            continue
+        if a in held and b in held:
+            continue  # both words held: a reordering
+        missing = [w for w in (a, b) if w not in held]
+        if all(df.get(w, 0) >= LOOSE_WORD_SHARE * size for w in missing):
+            continue  # the missing word is everywhere ("ban", "đề"): the pair may cross two phrases
+        if 0 < pair_df.get(pair, 0) < COMMON_SHARE * size:
+            out.append(pair)
+    return out
+
+
 def leftover(tokens: list[str], held: set[str], held_text: str, df: dict[str, int], size: int,
-             terms: list[str], typos: dict[str, str] | None = None) -> list[str]:
-    """The question's qualifiers an answer does not hold (words, then whole terms)."""
+             terms: list[str], typos: dict[str, str] | None = None,
+             pair_df: dict[str, int] | None = None, term_text: str = "") -> list[str]:
+    """The question's qualifiers an answer does not hold (words, phrases, then whole terms)."""
     typos = typos or {}
     kind = answer_type(tokens)
     left = [t for t in informative(tokens) if t not in kind and not held_word(t, held, df, size, typos)]
-    for t in missing_terms(" ".join(tokens), held_text, terms):
+    if pair_df:
+        toks = held_text.split()
+        held_pairs = {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)}
+        for pair in loose_pairs([t for t in tokens if t not in kind], held, held_pairs, pair_df, size, typos, df):
+            if not any(w in left for w in pair.split()):
+                left.append(pair)
+    for t in missing_terms(" ".join(tokens), f"{held_text} {term_text}", terms):
         if t not in left:
             left.append(t)
     return left
+
+
+# "ngoài nhà nước" (non-state) is the opposite of "nhà nước": a question naming the plain words
+# does not ask about what the entry holds only with the negating prefix.
+NEGATING = ("ngoai", "phi", "khong")
+
+
+def contrasts(tokens: list[str], held_folded: str) -> list[str]:
+    """Word pairs the question names plainly that the entry holds only negated."""
+    q = f" {' '.join(tokens)} "
+    out = []
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        pair = f"{a} {b}"
+        if is_function(a) or is_function(b):
+            continue
+        for neg in NEGATING:
+            if f" {neg} {pair} " in f" {held_folded} " and f" {neg} {pair} " not in q \
+                    and f" {pair} " not in f" {held_folded.replace(f'{neg} {pair}', '')} ":
+                out.append(pair)
+    return out

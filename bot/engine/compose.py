@@ -63,6 +63,28 @@ def _marked_html(text: str, marks: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+CLAUSE_WINDOW = 14  # words either side of a figure that a long clause is cut to
+
+
+def quote_clause(sentence: str, needles: list[str]) -> str:
+    """The part of a sentence that states the given figures or names: the clauses (between
+    semicolons) holding them, a long clause cut to the words around them."""
+    clauses = re.split(r";\s+|\.\s+", sentence)
+    keep = [c for c in clauses if any(n and n in c for n in needles)]
+    if not keep:
+        return sentence
+    out = []
+    for c in keep:
+        words = c.split()
+        if len(words) <= 3 * CLAUSE_WINDOW:
+            out.append(c)
+            continue
+        hits = [i for i, w in enumerate(words) if any(n.split()[0] in w for n in needles if n)]
+        lo, hi = max(0, min(hits) - CLAUSE_WINDOW), min(len(words), max(hits) + CLAUSE_WINDOW + 1)
+        out.append(" ".join(words[lo:hi]))
+    return " ".join(out)
+
+
 def quote_excerpt(sentence: str, figure: str) -> str:
     """The report's sentence for a structured answer: whole when short, else the clauses (between
     semicolons) that hold the figure's numbers, with "…" where text was left out. Verbatim."""

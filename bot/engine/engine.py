@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from bot.engine.accounting import leftover, terms_of
+from bot.engine.accounting import contrasts, informative, leftover, terms_of
 from bot.engine.codes import find_refs, index_codes, resolve
 from bot.engine.compose import (
     Reply,
@@ -17,6 +17,7 @@ from bot.engine.compose import (
     not_found_reply,
     not_given_reply,
     passage_reply,
+    quote_clause,
     quote_excerpt,
 )
 from bot.engine.index import STOPWORDS, Index, build_index, years_in
@@ -36,6 +37,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import Passage
 from bot.knowledge.quotes import link_quotes
 from bot.knowledge.schema import Document, Entry, Indicator, Target
+from bot.normalize import fold
 
 # Tuned on ../shared/eval/dev.jsonl only (see docs/benchmarks.md for the figures).
 ANSWER_MIN = 0.50
@@ -49,7 +51,12 @@ CITED_BONUS = 0.1
 # A report sentence answers when it holds every qualifier of the question and scores this well
 # (share of the question's weighted words it holds, with word order); tuned on dev2.jsonl.
 PASSAGE_MIN = 0.55
+PASSAGE_OVER_ENTRY = 0.1  # how much more of the question a sentence must hold to replace an entry
 PASSAGE_COUNT_MIN = 0.7  # a number asked is answered by a sentence only on a close match
+_INTENT_WORDS = re.compile(
+    r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|du kien|uoc tinh|uoc dat|uoc|"
+    r"ca nam|het nam|tinh den|den ngay|phan tram|ty le|so voi|ket qua|dat duoc)\b"
+)
 _DATE_IN = re.compile(r"\b\d{1,2}/\d{1,2}(/\d{4})?\b|\bnam (19|20)\d\d\b|\bthang \d")
 
 _LIST = re.compile(
@@ -140,7 +147,7 @@ class Engine:
         self.passages: PassageIndex | None = PassageIndex(kb, self.lexicon, passages) if passages else None
         self.quotes: dict[str, Passage] = link_quotes(kb, passages) if passages else {}
         self._terms = terms_of([*self.lexicon.abbr_exact.values(), *self.lexicon.acronyms.values()])
-        self._held_cache: dict[str, tuple[set[str], str]] = {}
+        self._held_cache: dict[str, tuple[set[str], str, str]] = {}
         if self.passages is not None:
             # Typo correction knows the report's words too, not only the base's.
             self.index.known = self.index.known | self.passages.vocab
@@ -243,11 +250,13 @@ class Engine:
             left = self._leftover(q, d.entries[0])
             if not left:
                 return d
-            if full:
-                return self._from_passage(full[0])
+            # A sentence replaces the entry only when it holds more of the question than the
+            # entry does; otherwise the honest answer is what the report does not give.
+            if full and full[0].cover > self._cover(q, d.entries[0]) + PASSAGE_OVER_ENTRY:
+                return self._from_passage(full[0], q)
             return self._not_given(q, left, d.entries[0])
         if d.status == "not_found" and d.generic and full:
-            return self._from_passage(full[0])
+            return self._from_passage(full[0], q)
         return d
 
     def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
@@ -261,11 +270,15 @@ class Engine:
             return False
         return hit.score >= PASSAGE_MIN
 
-    def _from_passage(self, hit: PassageHit) -> Decision:
-        return Decision("answer", [], {}, passage_reply(hit.passage.text, hit.entry.path, hit.marks), passage=hit)
+    def _from_passage(self, hit: PassageHit, q: Query) -> Decision:
+        assert self.passages is not None
+        marks = self.passages.answer_marks(hit, q.tokens)
+        return Decision("answer", [], {}, passage_reply(hit.passage.text, hit.entry.path, marks), passage=hit)
 
-    def _held(self, e: Entry) -> tuple[set[str], str]:
-        """The words an entry holds: its index words and the sentence it comes from, with setting."""
+    def _held(self, e: Entry) -> tuple[set[str], str, str]:
+        """The words an entry holds: its own index words, its sections' headings, and the clause of
+        its report sentence that states its figure (not the whole sentence, which may run over
+        several subjects)."""
         cached = self._held_cache.get(e.id)
         if cached is not None:
             return cached
@@ -273,23 +286,55 @@ class Engine:
         words = set(ei.weights) | set(ei.text.split())
         text = ei.text
         quote = self.quotes.get(e.id)
-        if quote is not None and self.passages is not None:
-            pe = self.passages.entries[quote.id]
-            words |= pe.own | pe.context
-            text = f"{text} {self.lexicon.expand(quote.text)}"
-        self._held_cache[e.id] = (words, text)
-        return words, text
+        if quote is not None:
+            clause = self.lexicon.expand(quote_clause(quote.text, _figure_needles(e)))
+            words |= set(clause.split())
+            if quote.footnote is not None and self.passages is not None:
+                # A footnote details the sentence that points to it: that sentence is its subject.
+                words |= self.passages.entries[quote.id].context
+            text = f"{text} {clause}"
+            raw = fold(quote_clause(quote.text, _figure_needles(e)))
+        else:
+            raw = ""
+        raw = " ".join([raw, *(fold(x) for x in [e.title, *e.aliases, *e.keywords])])
+        self._held_cache[e.id] = (words, text, raw)
+        return words, text, raw
 
     def _leftover(self, q: Query, e: Entry) -> list[str]:
-        words, text = self._held(e)
+        words, text, raw = self._held(e)
         if self.passages is not None:
-            df, size = self.passages.df, self.passages.size
+            df, size, pair_df = self.passages.df, self.passages.size, self.passages.pair_df
         else:
-            df, size = {t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries)
-        left = leftover(q.tokens, words, text, df, size, self._terms, q.typos)
+            df, size, pair_df = {t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries), {}
+        # What kind of figure is asked (plan, target, expected, to date, %) is verified by the
+        # intent adjustments, not here: those words are not qualifiers of the subject.
+        tokens = _INTENT_WORDS.sub(" ", q.text).split()
+        text = f"{text} {' '.join(self._section_words_of(e))}"
+        # Bodies ("Ban Thường vụ") are usually the subject of the whole sentence, not of the clause.
+        quote = self.quotes.get(e.id)
+        whole = self.lexicon.expand(quote.text) if quote is not None else ""
+        left = leftover(tokens, words, text, df, size, self._terms, q.typos, pair_df, whole)
+        left += [c for c in contrasts(q.tokens, raw) if c not in left]
         # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.
         left += [str(y) for y in sorted(years_in(q.text) - self._entry_years(e))]
         return left
+
+    def _cover(self, q: Query, e: Entry) -> float:
+        """Share of the question's weighted informative words the entry holds."""
+        if self.passages is None:
+            return 1.0
+        words = self._held(e)[0]
+        toks = informative(q.tokens)
+        total = sum(self.passages.weight(t) for t in toks) or 1.0
+        return sum(self.passages.weight(t) for t in toks if t in words) / total
+
+    def _section_words_of(self, e: Entry) -> list[str]:
+        out: list[str] = []
+        for sid in self.kb.entry_sections(e):
+            while sid:
+                out.append(self.lexicon.expand(self.kb.sections[sid].title))
+                sid = self.kb.sections[sid].parent
+        return out
 
     def _entry_years(self, e: Entry) -> set[int]:
         ry, ty = self.kb.result_year, self.kb.target_year
@@ -341,8 +386,9 @@ class Engine:
             return _not_found(f"Báo cáo không có số liệu năm {year} về nội dung này.")
         if asks_money(intent.asked_units) and not best_index.has_money:
             return _not_found("Báo cáo không nêu số tiền cho nội dung này.")
-        if any(f" {p} " not in best_index.text for p in intent.places):
-            return _not_found("Báo cáo chỉ nói về thành phố Hải Phòng.")
+        missing_places = [p for p in intent.places if f" {p} " not in best_index.text]
+        if missing_places:
+            return self._not_given(q, missing_places, top_entry_of(self.kb, best))
         if intent.result_of_target_year and isinstance(best_index.entry, Target):
             return _not_found(f"Báo cáo chưa có kết quả năm {ty}; chỉ có chỉ tiêu năm {ty} (xem /chitieu).")
         if best.parts.get("recall", 1.0) < RECALL_MIN and best.parts.get("cover", 1.0) < FULL_COVER:
@@ -530,15 +576,28 @@ class Engine:
         return Decision("list", chosen, scores, list_reply(self.kb, heading, chosen))
 
 
+def _figure_needles(e: Entry) -> list[str]:
+    if isinstance(e, Document):
+        return [x for x in (e.code, e.name) if x]
+    return [f.text for f in e.figures] + list(getattr(e, "names", []))
+
+
+def top_entry_of(kb: KnowledgeBase, s: Scored) -> Entry:
+    """The entry a score is for."""
+    return kb.entries[s.id]
+
+
 def _states_count(folded: str, intent: Intent) -> bool:
     """The sentence gives a number for what is counted ("10 dia phuong", "lan thu xvii", "85%")."""
     if intent.percent:
         return "%" in folded
-    unit = next((w for w in intent.asked_units if w not in ("cuoc", "luot", "lan", "suat", "nguoi")), None)
-    if unit is None:
-        return bool(re.search(r"\d", folded))
-    return bool(re.search(rf"(\d[\d.,]*|\b[ivxl]+\b)(?: \S+){{0,2}} {re.escape(unit)}\b", folded)
-                or re.search(rf"\b{re.escape(unit)}(?: \S+){{0,1}} (thu )?(\d+|[ivxl]+)\b", folded))
+    unit = " ".join(w for w in intent.asked_units[:2])
+    if not unit:
+        return False  # "bao nhiêu?" with nothing counted: only the base's figures answer it
+    # The number stands right before the thing counted ("10 địa phương"), or an ordinal right
+    # after it ("lần thứ XVII").
+    return bool(re.search(rf"(?<![\w/-])(\d[\d.,]*|[ivxl]+) {re.escape(unit)}\b", folded)
+                or re.search(rf"\b{re.escape(unit)} thu (\d+|[ivxl]+)\b", folded))
 
 
 def _raw_words(raw: str, tokens: list[str], lexicon: Lexicon) -> list[str]:

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from bot.engine.accounting import answer_type, held_word, informative, is_function
+from bot.engine.accounting import answer_type, held_word, informative, is_function, loose_pairs
 from bot.engine.index import years_in
 from bot.engine.text import Lexicon
 from bot.knowledge.base import KnowledgeBase
@@ -41,6 +41,7 @@ class PassageEntry:
     years: frozenset[int]
     path: str
     folded: str  # the sentence's expanded, folded words, space-joined
+    words: tuple[tuple[int, int, frozenset[str]], ...] = ()  # each word's span and its folded tokens
 
 
 @dataclass
@@ -84,6 +85,8 @@ class PassageIndex:
                 p, frozenset(own_toks), frozenset(ctx - set(own_toks)),
                 frozenset(f"{a} {b}" for a, b in zip(own_toks, own_toks[1:], strict=False)),
                 frozenset(years), path, " ".join(own_toks),
+                tuple((m.start(), m.end(), frozenset(lexicon.expand(m.group(0)).split()))
+                      for m in _WORD.finditer(p.text)),
             ))
         df: dict[str, int] = {}
         self.postings: dict[str, list[int]] = {}
@@ -99,6 +102,10 @@ class PassageIndex:
         self.max_idf = math.log((n + 1) / 0.5)
         self.vocab = frozenset(self.postings)
         self.bigram_vocab = frozenset().union(*(pe.bigrams for pe in self.entries)) if self.entries else frozenset()
+        self.pair_df: dict[str, int] = {}
+        for pe in self.entries:
+            for b in pe.bigrams:
+                self.pair_df[b] = self.pair_df.get(b, 0) + 1
 
     def weight(self, token: str) -> float:
         """How much a word says about which sentence is meant (rare words more)."""
@@ -127,31 +134,35 @@ class PassageIndex:
             pe = self.entries[i]
             cover = acc[i] / total
             pairs = len(qpairs & pe.bigrams) / max(len(qpairs), 1)
-            held = pe.own | pe.context
-            left = [t for t in words if t not in kind and not held_word(t, held, self.df, self.size, typos)]
-            left += [str(y) for y in sorted(years - pe.years)]
-            hits.append(PassageHit(pe, W_COVER * cover + W_PAIRS * min(1.0, pairs * 1.5), cover, left))
+            hits.append(PassageHit(pe, W_COVER * cover + W_PAIRS * min(1.0, pairs * 1.5), cover))
         hits.sort(key=lambda h: (-h.score, h.passage.id))
         hits = hits[:limit]
-        asked = set(tokens)
-        for h in hits:
-            h.marks = self.answer_marks(h.passage.text, asked)
-        return hits
+        content = [t for t in tokens if t not in kind]
+        for h in hits:  # what each of the best sentences leaves out of the question
+            pe = h.entry
+            held = pe.own | pe.context
+            left = [t for t in words if t not in kind and not held_word(t, held, self.df, self.size, typos)]
+            left += [p for p in loose_pairs(content, held, pe.bigrams, self.pair_df, self.size, typos, self.df)
+                     if not any(w in left for w in p.split())]
+            left += [str(y) for y in sorted(years - pe.years)]
+            h.leftover = left
+        return hits[:limit]
 
-    def answer_marks(self, text: str, asked: set[str]) -> list[tuple[int, int]]:
-        """Spans of the sentence that answer: runs of its content words the question did not use."""
-        runs: list[tuple[int, int]] = []
-        for m in _WORD.finditer(text):
-            toks = self.lexicon.expand(m.group(0)).split()
-            new = bool(toks) and not (set(toks) & asked)
-            if not new:
+    def answer_marks(self, hit: PassageHit, tokens: list[str]) -> list[tuple[int, int]]:
+        """Spans of the sentence that answer: runs of its words the question did not use, each run
+        holding at least one content word."""
+        asked = set(tokens)
+        text = hit.passage.text
+        runs: list[tuple[int, int, bool]] = []
+        for a, b, toks in hit.entry.words:
+            if not toks or toks & asked:
                 continue
-            if runs and _only_glue(text[runs[-1][1]:m.start()]):
-                runs[-1] = (runs[-1][0], m.end())
+            content = any(not is_function(t) for t in toks)
+            if runs and _only_glue(text[runs[-1][1]:a]):
+                runs[-1] = (runs[-1][0], b, runs[-1][2] or content)
             else:
-                runs.append((m.start(), m.end()))
-        # A lone function word is not an answer.
-        return [(a, b) for a, b in runs if any(not is_function(t) for t in self.lexicon.expand(text[a:b]).split())]
+                runs.append((a, b, content))
+        return [(a, b) for a, b, content in runs if content]
 
 
 def _lineage(kb: KnowledgeBase, section: str) -> list[str]:

@@ -45,14 +45,23 @@ from collections.abc import Callable  # noqa: E402
 from contextlib import AbstractAsyncContextManager, asynccontextmanager  # noqa: E402
 from typing import Any  # noqa: E402
 
+REPORT = Path(_ROOT).parent / "shared" / "source" / "000_ffa3f5d343d508a7.txt"
+
+
+def build_full_engine() -> Any:
+    """The engine over the real `knowledge/` with the report's sentences (as the bot runs)."""
+    from bot.engine.build import build_engine
+    from bot.knowledge.base import load_base
+
+    engine, _ = build_engine(load_base(Path(_ROOT) / "knowledge"), REPORT)
+    return engine
+
 
 @pytest.fixture(scope="session")
 def kb_engine() -> Any:
-    """The matching engine over the real `knowledge/` (loaded once per session; do not mutate)."""
-    from bot.engine.engine import Engine
-    from bot.knowledge.base import load_base
-
-    return Engine(load_base(Path(_ROOT) / "knowledge"))
+    """The matching engine over the real `knowledge/` and the report (loaded once per session; do
+    not mutate)."""
+    return build_full_engine()
 
 
 class BotHarness:

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from bot.engine.codes import code_parts, find_refs
 from bot.engine.engine import Engine
 from bot.engine.text import Lexicon, analyse, number_words
-from bot.knowledge.base import load_base
 from bot.normalize import fold, numbers_in, parse_number
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +21,9 @@ DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(load_base(ROOT / "knowledge"))
+    from tests.conftest import build_full_engine
+
+    return build_full_engine()
 
 
 # -- normalisation -----------------------------------------------------------------------------

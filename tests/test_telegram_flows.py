@@ -92,7 +92,7 @@ async def test_clarification_resolved_by_a_button(telegram_bot, kb_engine) -> No
 async def test_not_found_points_to_the_lists(telegram_bot) -> None:
     async with telegram_bot() as bot:
         [reply] = await bot.say(CHAT, "thời tiết Hải Phòng hôm nay thế nào")
-        assert reply["text"].startswith("Báo cáo không có thông tin để trả lời câu hỏi này.")
+        assert reply["text"].startswith("Chưa tìm thấy nội dung này trong báo cáo.")
         assert "/chitieu" in reply["text"] and "/vanban" in reply["text"]
         assert [d for _, d in buttons(reply)] == ["l:t:0:", "l:S:0:", "l:d:0:"]
         unanswered = await bot.answers.storage.top_unanswered()

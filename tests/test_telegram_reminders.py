@@ -1,5 +1,8 @@
 """End to end: subscriptions and reminders — the real Application, JobQueue and SQLite against the
-Bot API emulator, with a controllable clock (``bot_data["clock"]``) and a 0.05 s reminder tick."""
+Bot API emulator, with a controllable clock (``bot_data["clock"]``) and a 0.05 s reminder tick.
+
+The fan-out runs beside the test: a reminder reaches the emulator before its ledger row says
+'sent', so tests wait on the ledger (:func:`ledger_written`), never on time."""
 
 from __future__ import annotations
 
@@ -37,6 +40,17 @@ class FakeClock:
         self.now = when
 
 
+class FastSleep:
+    """The fan-out's ``sleep`` (pacing, flood waits, backoff): records each wait and only yields."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
 def features(clock: FakeClock, **options: Any) -> Callable[[Any], None]:
     """``extra_handlers`` for the harness: reminders, progress and admin with a fast tick."""
     opts: dict[str, Any] = {"max_flood_waits": 50, "backoff": 0.01}
@@ -64,6 +78,16 @@ async def settle(bot: Any, runs: int = 2, timeout: float = 5.0) -> None:
     runtime = runtime_of(bot.app)
     goal = runtime.runs + runs
     await until(lambda: runtime.runs >= goal, timeout)
+
+
+async def ledger_written(storage: Any, timeout: float = 5.0) -> None:
+    """Wait until no ledger row is 'sending'. A reminder is claimed ('sending') before it is sent,
+    so once the emulator has it, this is the moment its outcome is in the ledger."""
+
+    async def none_sending() -> bool:
+        return (await storage.ledger_counts())["sending"] == 0
+
+    await until(none_sending, timeout)
 
 
 def reminders(emulator: Emulator, chat: int) -> list[dict]:
@@ -165,6 +189,12 @@ async def test_subscribe_by_command_change_and_cancel(telegram_bot, emulator: Em
         subs = await storage.list_subscriptions(CHAT)
         assert [(s.cadence, s.weekday, s.day_of_month, s.hour) for s in subs] == [
             ("monthly", None, 5, 9), ("monthly", None, 28, 23)]
+        # 5 February 09:00 has passed (the clock says the 12th): this period's reminder comes due at
+        # once. Wait for it and its ledger row, so it cannot be taken for the reply to a command below.
+        [reminder] = await until(lambda: reminders(emulator, CHAT))
+        assert "Chỉ tiêu kết nạp đảng viên mới năm 2024: chưa có số liệu" in reminder["text"]
+        await ledger_written(storage)
+        assert (await storage.delivery_status(subs[0].id, "2024-02")).status == "sent"
         # Subscribing again to the same target changes its schedule instead of adding one.
         [again] = await bot.say(CHAT, "/theodoi 1")
         done = await subscribe(bot, CHAT, again, weekday=4, hour=17)
@@ -259,6 +289,7 @@ async def test_weekly_reminder_fires_at_the_local_hour(telegram_bot, emulator: E
         assert len(reminders(emulator, CHAT)) == 1
         clock.set(datetime(2024, 2, 19, 1, 0, 30, tzinfo=UTC))  # next Monday 08:00:30
         await until(lambda: len(reminders(emulator, CHAT)) == 2)
+        await ledger_written(bot.answers.storage)  # the message is out; now its 'sent' is written too
         [sub] = await bot.answers.storage.list_subscriptions(CHAT)
         assert await bot.answers.storage.delivered_periods(sub.id) == ["2024-W07", "2024-W08"]
 
@@ -330,7 +361,8 @@ async def test_crash_mid_fanout_sends_only_the_missing_ones(telegram_bot, emulat
 async def test_429_storm_everything_sent_once(telegram_bot, emulator: Emulator) -> None:
     clock = FakeClock(datetime(2024, 2, 12, 7, 0, tzinfo=TZ))
     chats = list(range(7001, 7007))
-    async with telegram_bot(extra_handlers=features(clock), reminder_per_chat_interval=0) as bot:
+    sleep = FastSleep()  # retry_after=1 is honoured by the service, not by the test's wall clock
+    async with telegram_bot(extra_handlers=features(clock, sleep=sleep), reminder_per_chat_interval=0) as bot:
         await add_subscribers(bot, chats, clock)
         await settle(bot)
         emulator.set_fault_rate("sendMessage", 429, 0.5, retry_after=1, seed=7)
@@ -345,7 +377,8 @@ async def test_429_storm_everything_sent_once(telegram_bot, emulator: Emulator) 
         await settle(bot, 3)
         assert [len(reminders(emulator, c)) for c in chats] == [1] * len(chats)
         floods = [e for e in emulator.errors if e.method == "sendMessage" and e.status == 429]
-        assert floods  # there was a storm, and it was waited out
+        assert floods  # there was a storm, and it was waited out:
+        assert sleep.waits.count(1.0) >= len(floods)  # each 429's retry_after, by the injected sleep
         assert runtime_of(bot.app).last is not None
 
 

@@ -39,7 +39,7 @@ def test_lists_and_related_entries(kb_engine) -> None:
 
 def test_end_of_input_exits_cleanly(kb_engine) -> None:
     out = chat(kb_engine, "thời tiết hôm nay")
-    assert "Báo cáo không có thông tin" in out and "/chitieu" in out
+    assert "Chưa tìm thấy nội dung này trong báo cáo" in out and "/chitieu" in out
     assert out.endswith(PROMPT + "\n" + BYE + "\n")
 
 

@@ -308,12 +308,16 @@ class Engine:
             df, size, pair_df = {t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries), {}
         # What kind of figure is asked (plan, target, expected, to date, %) is verified by the
         # intent adjustments, not here: those words are not qualifiers of the subject.
-        tokens = _INTENT_WORDS.sub(" ", q.text).split()
+        tokens = _INTENT_WORDS.sub(" ", _strip_refs(q.text)).split()  # codes are resolved on their own
         text = f"{text} {' '.join(self._section_words_of(e))}"
         # Bodies ("Ban Thường vụ") are usually the subject of the whole sentence, not of the clause.
         quote = self.quotes.get(e.id)
         whole = self.lexicon.expand(quote.text) if quote is not None else ""
         left = leftover(tokens, words, text, df, size, self._terms, q.typos, pair_df, whole)
+        if isinstance(e, Document):
+            # A document is described in the asker's own words (its subject paraphrased); only
+            # who issued it (bodies) and when are held against it, the code being resolved apart.
+            left = [t for t in left if t in self._terms]
         left += [c for c in contrasts(q.tokens, raw) if c not in left]
         # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.
         left += [str(y) for y in sorted(years_in(q.text) - self._entry_years(e))]

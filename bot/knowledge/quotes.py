@@ -13,7 +13,6 @@ from bot.knowledge.provenance import appears
 from bot.knowledge.schema import Document, Entry, Indicator
 from bot.normalize import fold
 
-
 NAME_SHARE = 0.6  # share of a code-less document's name words its sentence must hold
 
 

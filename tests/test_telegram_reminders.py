@@ -337,12 +337,20 @@ async def test_crash_mid_fanout_sends_only_the_missing_ones(telegram_bot, emulat
         emulator.set_delay("sendMessage", 0.3)
         base = emulator.request_counts["sendMessage"]
         clock.set(datetime(2024, 2, 12, 8, 1, tzinfo=TZ))
+        storage = bot.answers.storage
+
+        async def second_in_flight() -> bool:
+            # The second request is at the emulator (0.3 s to answer) and the first one's 'sent' is
+            # written (one query: a consistent snapshot of the ledger).
+            return (emulator.request_counts["sendMessage"] >= base + 2
+                    and await storage.ledger_counts("2024-W07") == {"sending": 1, "sent": 1, "failed": 0,
+                                                                    "deactivated": 0})
+
         # The first reminder delivered and the second in flight: the process dies.
-        await until(lambda: emulator.request_counts["sendMessage"] >= base + 2, timeout=5, interval=0.005)
+        await until(second_in_flight, timeout=5, interval=0.005)
         for job in bot.app.job_queue.get_jobs_by_name("reminders"):
             job.schedule_removal()
         runtime_of(bot.app).task.cancel()
-        storage = bot.answers.storage
         ledger = {c: await storage.delivery_status(subs[c], "2024-W07") for c in chats}
         assert [d.status if d else None for d in ledger.values()] == ["sent", "sending", None, None]
     emulator.set_delay("sendMessage", 0)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     admin_ids: IdSet = frozenset()
     database_path: Path = Path("data/bot.sqlite3")
     knowledge_dir: Path = Path("knowledge")
+    report_path: Path = Path("../shared/source/000_ffa3f5d343d508a7.txt")  # the report quoted verbatim
     timezone: str = "Asia/Ho_Chi_Minh"
     access_policy: Literal["open", "allowlist"] = "open"
     allowed_ids: IdSet = frozenset()

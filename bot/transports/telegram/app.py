@@ -127,7 +127,7 @@ def run_bot() -> int:
 
     A configuration problem prints one line and returns a non-zero exit code.
     """
-    from bot.engine.engine import Engine
+    from bot.engine.build import build_engine
     from bot.knowledge.base import load_base
     from bot.knowledge.errors import KnowledgeError
     from bot.transports.telegram.features import install
@@ -145,7 +145,10 @@ def run_bot() -> int:
         _fail(f"KNOWLEDGE_DIR={settings.knowledge_dir}: cơ sở tri thức không hợp lệ ({len(exc.errors)} lỗi, "
               f"đầu tiên: {first}); chạy `python -m bot check` để xem chi tiết.")
         return 1
-    application = build_application(settings, AnswerService(Engine(kb), workers=settings.engine_workers),
+    engine, warning = build_engine(kb, Path(settings.report_path))
+    if warning:
+        log.warning("REPORT_PATH=%s: %s", settings.report_path, warning)
+    application = build_application(settings, AnswerService(engine, workers=settings.engine_workers),
                                     extra_handlers=install)
     log.info("starting long polling (access policy: %s, rate limiter: %s)",
              settings.access_policy, "on" if settings.rate_limiter else "off")

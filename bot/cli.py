@@ -11,9 +11,8 @@ from pathlib import Path
 
 from bot.knowledge.base import KnowledgeBase, load_base
 from bot.knowledge.errors import KnowledgeError
+from bot.knowledge.source import DEFAULT_REPORT as DEFAULT_SOURCE
 from bot.knowledge.source import SourceError
-
-DEFAULT_SOURCE = Path("../shared/source/000_ffa3f5d343d508a7.txt")
 
 
 def knowledge_dir(args: argparse.Namespace) -> Path:

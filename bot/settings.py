@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.knowledge.source import DEFAULT_REPORT
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_ENV_FILE = ".env"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -61,7 +63,7 @@ class Settings(BaseSettings):
     admin_ids: IdSet = frozenset()
     database_path: Path = Path("data/bot.sqlite3")
     knowledge_dir: Path = Path("knowledge")
-    report_path: Path = Path("../shared/source/000_ffa3f5d343d508a7.txt")  # the report quoted verbatim
+    report_path: Path = DEFAULT_REPORT  # the report quoted verbatim
     timezone: str = "Asia/Ho_Chi_Minh"
     access_policy: Literal["open", "allowlist"] = "open"
     allowed_ids: IdSet = frozenset()

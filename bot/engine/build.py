@@ -9,11 +9,10 @@ from pathlib import Path
 from bot.engine.engine import Engine
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import read_passages
-from bot.knowledge.source import SourceError
+from bot.knowledge.source import DEFAULT_REPORT, SourceError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REPORT = Path("../shared/source/000_ffa3f5d343d508a7.txt")
 STATEMENTS_OFF = "không đọc được báo cáo ({reason}): chỉ trả lời từ cơ sở tri thức, tắt trả lời trích nguyên văn"
 
 

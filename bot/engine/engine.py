@@ -22,6 +22,7 @@ from bot.engine.compose import (
 )
 from bot.engine.index import STOPWORDS, Index, build_index, years_in
 from bot.engine.matcher import (
+    KIND_PATTERNS,
     Intent,
     Scored,
     asks_money,
@@ -35,7 +36,7 @@ from bot.engine.smalltalk import small_talk
 from bot.engine.text import Lexicon, Query, analyse
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import Passage
-from bot.knowledge.quotes import link_quotes
+from bot.knowledge.quotes import figure_needles, link_quotes
 from bot.knowledge.schema import Document, Entry, Indicator, Target
 from bot.normalize import fold
 
@@ -53,10 +54,11 @@ CITED_BONUS = 0.1
 PASSAGE_MIN = 0.55
 PASSAGE_OVER_ENTRY = 0.1  # how much more of the question a sentence must hold to replace an entry
 PASSAGE_COUNT_MIN = 0.7  # a number asked is answered by a sentence only on a close match
-_INTENT_WORDS = re.compile(
-    r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|du kien|uoc tinh|uoc dat|uoc|"
-    r"ca nam|het nam|tinh den|den ngay|phan tram|ty le|so voi|ket qua|dat duoc)\b"
-)
+# The words that say which kind of figure is asked: the matcher's own patterns, plus the words
+# of a result ("kết quả", "đạt được", "so với").
+_INTENT_WORDS = re.compile("|".join(
+    [p.pattern for p in KIND_PATTERNS] + [r"\b(ket qua|dat duoc|so voi|uoc tinh|uoc dat)\b"]
+))
 _DATE_IN = re.compile(r"\b\d{1,2}/\d{1,2}(/\d{4})?\b|\bnam (19|20)\d\d\b|\bthang \d")
 
 _LIST = re.compile(
@@ -80,6 +82,16 @@ _TWO_PART = re.compile(r" va (?=(?:\S+ ){0,8}(?:bao nhieu|may)\b)")
 _GENERIC_TOPIC = re.compile(
     r"\b(chi tieu cu the|cong tac xay dung dang|xay dung dang|he thong chinh tri|van dong nhan dan|cu the)\b"
 )
+
+
+@dataclass(frozen=True)
+class Held:
+    """The words an entry holds, for qualifier accounting."""
+
+    words: set[str]  # every folded word
+    text: str  # its phrases, clause and headings in order (for word pairs and bodies)
+    raw: str  # folded, before synonyms (for negations: "ngoài nhà nước")
+    whole: str  # its whole report sentence, expanded (bodies are the sentence's subject)
 
 
 @dataclass
@@ -147,12 +159,17 @@ class Engine:
         self.passages: PassageIndex | None = PassageIndex(kb, self.lexicon, passages) if passages else None
         self.quotes: dict[str, Passage] = link_quotes(kb, passages) if passages else {}
         self._terms = terms_of([*self.lexicon.abbr_exact.values(), *self.lexicon.acronyms.values()])
-        self._held_cache: dict[str, tuple[set[str], str, str]] = {}
+        self._held_cache: dict[str, Held] = {}
         if self.passages is not None:
             # Typo correction knows the report's words too, not only the base's.
             self.index.known = self.index.known | self.passages.vocab
             self.index.vocab = sorted(self.index.known)
             self.index.bigram_vocab = self.index.bigram_vocab | self.passages.bigram_vocab
+        # How common each word and word pair is: among the report's sentences, else the entries.
+        self._word_stats: tuple[dict[str, int], int, dict[str, int]] = (
+            (self.passages.df, self.passages.size, self.passages.pair_df) if self.passages is not None
+            else ({t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries), {})
+        )
         self._by_kind: dict[str, list[Entry]] = {}
         for e in kb.entries.values():
             self._by_kind.setdefault(e.kind, []).append(e)
@@ -242,22 +259,31 @@ class Engine:
     def _decide_one(self, q: Query) -> Decision:
         """Understand and retrieve (the structured base first), then verify the choice against the
         question's words; a report sentence answers what no entry holds."""
-        d = self._decide_structured(q)
-        hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos) if self.passages else []
         intent = read_intent(q, self.index)
-        full = [h for h in hits if self._passage_fits(h, intent)]
+        d = self._decide_structured(q, intent)
         if d.status == "answer" and len(d.entries) == 1:
             left = self._leftover(q, d.entries[0])
             if not left:
                 return d
             # A sentence replaces the entry only when it holds more of the question than the
             # entry does; otherwise the honest answer is what the report does not give.
-            if full and full[0].cover > self._cover(q, d.entries[0]) + PASSAGE_OVER_ENTRY:
-                return self._from_passage(full[0], q)
+            hit = self._best_passage(q, intent)
+            if hit is not None and hit.cover > self._cover(q, d.entries[0]) + PASSAGE_OVER_ENTRY:
+                return self._from_passage(hit, q)
             return self._not_given(q, left, d.entries[0])
-        if d.status == "not_found" and d.generic and full:
-            return self._from_passage(full[0], q)
+        if d.status == "not_found" and d.generic:
+            hit = self._best_passage(q, intent)
+            if hit is not None:
+                return self._from_passage(hit, q)
         return d
+
+    def _best_passage(self, q: Query, intent: Intent) -> PassageHit | None:
+        """The best report sentence that answers the whole question, if any (searched only when
+        the structured base did not answer)."""
+        if self.passages is None:
+            return None
+        hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos)
+        return next((h for h in hits if self._passage_fits(h, intent)), None)
 
     def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
         """A sentence answers when it holds every qualifier (places included) and scores well; a
@@ -275,50 +301,46 @@ class Engine:
         marks = self.passages.answer_marks(hit, q.tokens)
         return Decision("answer", [], {}, passage_reply(hit.passage.text, hit.entry.path, marks), passage=hit)
 
-    def _held(self, e: Entry) -> tuple[set[str], str, str]:
-        """The words an entry holds: its own index words, its sections' headings, and the clause of
-        its report sentence that states its figure (not the whole sentence, which may run over
-        several subjects)."""
+    def _held(self, e: Entry) -> Held:
+        """What an entry holds, computed once per entry: its own index words, the clause of its
+        report sentence that states its figure (not the whole sentence, which may run over several
+        subjects), for a footnote the sentence pointing to it, and its sections' headings."""
         cached = self._held_cache.get(e.id)
         if cached is not None:
             return cached
         ei = self.index.entries[e.id]
         words = set(ei.weights) | set(ei.text.split())
-        text = ei.text
+        text, raw, whole = ei.text, "", ""
         quote = self.quotes.get(e.id)
         if quote is not None:
-            clause = self.lexicon.expand(quote_clause(quote.text, _figure_needles(e)))
-            words |= set(clause.split())
+            clause = quote_clause(quote.text, figure_needles(e))
+            expanded = self.lexicon.expand(clause)
+            words |= set(expanded.split())
             if quote.footnote is not None and self.passages is not None:
                 # A footnote details the sentence that points to it: that sentence is its subject.
                 words |= self.passages.entries[quote.id].context
-            text = f"{text} {clause}"
-            raw = fold(quote_clause(quote.text, _figure_needles(e)))
-        else:
-            raw = ""
+            text = f"{text} {expanded}"
+            raw = fold(clause)
+            # Bodies ("Ban Thường vụ") are usually the subject of the whole sentence, not the clause.
+            whole = self.lexicon.expand(quote.text)
+        text = f"{text} {' '.join(self._section_words_of(e))}"
         raw = " ".join([raw, *(fold(x) for x in [e.title, *e.aliases, *e.keywords])])
-        self._held_cache[e.id] = (words, text, raw)
-        return words, text, raw
+        held = Held(words, text, raw, whole)
+        self._held_cache[e.id] = held
+        return held
 
     def _leftover(self, q: Query, e: Entry) -> list[str]:
-        words, text, raw = self._held(e)
-        if self.passages is not None:
-            df, size, pair_df = self.passages.df, self.passages.size, self.passages.pair_df
-        else:
-            df, size, pair_df = {t: len(v) for t, v in self.index.postings.items()}, len(self.index.entries), {}
+        held = self._held(e)
+        df, size, pair_df = self._word_stats
         # What kind of figure is asked (plan, target, expected, to date, %) is verified by the
         # intent adjustments, not here: those words are not qualifiers of the subject.
         tokens = _INTENT_WORDS.sub(" ", _strip_refs(q.text)).split()  # codes are resolved on their own
-        text = f"{text} {' '.join(self._section_words_of(e))}"
-        # Bodies ("Ban Thường vụ") are usually the subject of the whole sentence, not of the clause.
-        quote = self.quotes.get(e.id)
-        whole = self.lexicon.expand(quote.text) if quote is not None else ""
-        left = leftover(tokens, words, text, df, size, self._terms, q.typos, pair_df, whole)
+        left = leftover(tokens, held.words, held.text, df, size, self._terms, q.typos, pair_df, held.whole)
         if isinstance(e, Document):
             # A document is described in the asker's own words (its subject paraphrased); only
             # who issued it (bodies) and when are held against it, the code being resolved apart.
             left = [t for t in left if t in self._terms]
-        left += [c for c in contrasts(q.tokens, raw) if c not in left]
+        left += [c for c in contrasts(q.tokens, held.raw) if c not in left]
         # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.
         left += [str(y) for y in sorted(years_in(q.text) - self._entry_years(e))]
         return left
@@ -327,7 +349,7 @@ class Engine:
         """Share of the question's weighted informative words the entry holds."""
         if self.passages is None:
             return 1.0
-        words = self._held(e)[0]
+        words = self._held(e).words
         toks = informative(q.tokens)
         total = sum(self.passages.weight(t) for t in toks) or 1.0
         return sum(self.passages.weight(t) for t in toks if t in words) / total
@@ -353,8 +375,7 @@ class Engine:
         shown = _raw_words(q.raw, left, self.lexicon)
         return Decision("not_found", [e], {}, not_given_reply(shown, self.kb, e))
 
-    def _decide_structured(self, q: Query) -> Decision:
-        intent = read_intent(q, self.index)
+    def _decide_structured(self, q: Query, intent: Intent) -> Decision:
         list_wanted = bool(_LIST.search(q.text)) and (not intent.count or "liet ke" in q.text)
         refs = find_refs(q.text)
         if refs and (not (intent.count or intent.percent) or intent.doc):
@@ -392,7 +413,7 @@ class Engine:
             return _not_found("Báo cáo không nêu số tiền cho nội dung này.")
         missing_places = [p for p in intent.places if f" {p} " not in best_index.text]
         if missing_places:
-            return self._not_given(q, missing_places, top_entry_of(self.kb, best))
+            return self._not_given(q, missing_places, self.kb.entries[best.id])
         if intent.result_of_target_year and isinstance(best_index.entry, Target):
             return _not_found(f"Báo cáo chưa có kết quả năm {ty}; chỉ có chỉ tiêu năm {ty} (xem /chitieu).")
         if best.parts.get("recall", 1.0) < RECALL_MIN and best.parts.get("cover", 1.0) < FULL_COVER:
@@ -578,17 +599,6 @@ class Engine:
         if len(chosen) == 1:
             return Decision("answer", chosen, scores, self._answer(chosen[0]))
         return Decision("list", chosen, scores, list_reply(self.kb, heading, chosen))
-
-
-def _figure_needles(e: Entry) -> list[str]:
-    if isinstance(e, Document):
-        return [x for x in (e.code, e.name) if x]
-    return [f.text for f in e.figures] + list(getattr(e, "names", []))
-
-
-def top_entry_of(kb: KnowledgeBase, s: Scored) -> Entry:
-    """The entry a score is for."""
-    return kb.entries[s.id]
 
 
 def _states_count(folded: str, intent: Intent) -> bool:

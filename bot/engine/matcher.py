@@ -35,6 +35,10 @@ _DOC_Q = re.compile(
 _MONEY_ASKED = re.compile(r"^(?:tien|ty|trieu|(?:ty |trieu )?dong(?! chi))\b")
 
 
+# The words that say which kind of figure is asked (plan, expected, to date, percentage).
+KIND_PATTERNS = (_PLAN, _EXPECTED, _AS_OF, _PERCENT)
+
+
 def asks_money(asked: list[str]) -> bool:
     """'bao nhiêu tiền / tỷ / đồng' (not 'đồng chí')."""
     return bool(asked) and bool(_MONEY_ASKED.match(" ".join(asked)))

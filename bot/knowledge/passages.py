@@ -9,6 +9,7 @@ footnote markers, which are not words, are removed; runs of spaces collapse to o
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _is_heading(text: str) -> bool:
     return len(text.split()) < MIN_WORDS or (bool(letters) and all(c.isupper() for c in letters))
 
 
-def build_passages(report: SourceReport, kb: KnowledgeBase) -> list[Passage]:
+def build_passages(report: SourceReport) -> list[Passage]:
     """Every sentence of the report's sections and footnotes, in report order."""
     order = sorted(report.sections.values(), key=lambda s: s.start)
     starts = [s.start for s in order]
@@ -78,11 +79,8 @@ def build_passages(report: SourceReport, kb: KnowledgeBase) -> list[Passage]:
                       if _NUMBERED.match(report.body[a:b]) or report.body[a:b].isupper())
 
     def section_at(offset: int) -> str | None:
-        owner = None
-        for s, st in zip(order, starts, strict=True):
-            if st <= offset:
-                owner = s.id
-        return owner
+        i = bisect_right(starts, offset)
+        return order[i - 1].id if i else None
 
     passages: list[Passage] = []
     # Same length as the body, so offsets (sections, markers) stay valid.
@@ -125,10 +123,9 @@ def build_passages(report: SourceReport, kb: KnowledgeBase) -> list[Passage]:
             clean = _tidy(sentence)
             if len(clean.split()) >= 2:
                 passages.append(Passage(len(passages), clean, section, number, ()))
-    # Sections the base does not know (none today) are dropped above; keep the ids valid.
-    return [p for p in passages if p.section in kb.sections]
+    return passages
 
 
 def read_passages(path: Path, kb: KnowledgeBase) -> list[Passage]:
     """Read the report at `path` and split it into passages (raises SourceError)."""
-    return build_passages(read_report(path, anchors_of(kb)), kb)
+    return build_passages(read_report(path, anchors_of(kb)))

@@ -16,9 +16,11 @@ from bot.normalize import fold
 NAME_SHARE = 0.6  # share of a code-less document's name words its sentence must hold
 
 
-def _needles(e: Entry) -> list[str]:
+def figure_needles(e: Entry) -> list[str]:
+    """What an entry states in the report's own writing: its figures and names; a document's code
+    and name."""
     if isinstance(e, Document):
-        return [e.code] if e.code else []
+        return [x for x in (e.code, e.name) if x]
     out = [f.text for f in e.figures]
     if isinstance(e, Indicator):
         out += e.names
@@ -37,7 +39,8 @@ def _words(text: str) -> set[str]:
 
 def find_quote(kb: KnowledgeBase, e: Entry, by_place: dict[tuple[str, int | None], list[Passage]]) -> Passage | None:
     """The report sentence an entry comes from, or None when no sentence holds its figures."""
-    needles = _needles(e)
+    # A document's name is the base's wording: only its code is sure to stand in the sentence.
+    needles = ([e.code] if e.code else []) if isinstance(e, Document) else figure_needles(e)
     own = _words(" ".join([e.title, *e.aliases, *e.keywords, getattr(e, "subject", "")]))
     # A document cited without a code is found by its name's words (the name is the report's).
     named = _words(e.name) if isinstance(e, Document) and e.name and not needles else set()

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from bot.normalize import nfc
 
+# Where the report lies in this workplace (an operator points REPORT_PATH at their copy).
+DEFAULT_REPORT = Path("../shared/source/000_ffa3f5d343d508a7.txt")
+
 # The report's footnote syntax, one place for it (extract.py reads these too).
 FOOTNOTE_LINE = re.compile(r"^\s*<sup>(\d+)</sup>\s*(.*)$")
 FOOTNOTE_MARKER = re.compile(r"<sup>(\d+)</sup>")

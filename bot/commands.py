@@ -28,6 +28,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     except KnowledgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.dialogue:
+        return _ask_dialogues(engine, args)
     if args.batch:
         lines = Path(args.batch).read_text(encoding="utf-8").splitlines()
     elif args.question:
@@ -42,6 +44,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
             out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:
             out.write(answer.text + "\n\n")
+    return 0
+
+
+def _ask_dialogues(engine, args: argparse.Namespace) -> int:
+    """Conversations (one JSON object a line: id, turns with q): one answer a turn, each turn
+    answered in the context of the conversation's earlier ones."""
+    out = sys.stdout
+    for n, line in enumerate(Path(args.dialogue).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            conv = json.loads(line)
+            turns = [str(t["q"]) for t in conv["turns"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            print(f"error: {args.dialogue}:{n}: not a conversation ({{\"id\", \"turns\": [{{\"q\"}}]}}): {exc}",
+                  file=sys.stderr)
+            return 1
+        context = None
+        for i, q in enumerate(turns, 1):
+            answer = engine.ask(q, context)
+            context = answer.context
+            if args.json:
+                out.write(json.dumps({**answer.to_json(), "dialogue": conv.get("id"), "turn": i}, ensure_ascii=False) + "\n")
+            else:
+                out.write(f"[{conv.get('id')} #{i}] {q}\n{answer.text}\n\n")
     return 0
 
 
@@ -89,6 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("question", nargs="*", help="the question")
     a.add_argument("--json", action="store_true", help="print the JSON contract of ../shared/eval/README.md")
     a.add_argument("--batch", metavar="FILE", help="one question a line; one answer a line")
+    a.add_argument("--dialogue", metavar="FILE",
+                   help="conversations, one JSON object a line ({id, turns: [{q}]}); one answer a turn")
     a.set_defaults(func=cmd_ask)
 
     c = sub.add_parser("chat", help="interactive chat in the terminal")

@@ -16,6 +16,7 @@ CLARIFY = "Có vài mục gần với câu hỏi. Bạn muốn hỏi về:"
 
 
 QUOTE_LABEL = "Báo cáo viết"
+READING_LABEL = "hiểu là"
 EXCERPT_MAX = 320  # a structured answer's quote is cut to the clauses holding its figure beyond this
 
 
@@ -29,10 +30,12 @@ class Reply:
     source: str = ""
     quote: str = ""
     marks: list[tuple[int, int]] = field(default_factory=list)
+    reading: str = ""  # how a follow-up was understood, shown first so a wrong reading is seen
 
     def plain(self) -> str:
         """Plain text (terminal chat, ask --json)."""
-        parts = [self.heading] if self.heading else []
+        parts = [f"({READING_LABEL}: {self.reading})"] if self.reading else []
+        parts += [self.heading] if self.heading else []
         parts += self.lines
         if self.quote:
             parts.append(f"{QUOTE_LABEL}: «{self.quote}»")
@@ -43,7 +46,8 @@ class Reply:
     def html(self) -> str:
         """Telegram HTML: every knowledge-base string escaped; the heading and the words of the
         quote that answer in bold."""
-        parts = [f"<b>{html.escape(self.heading)}</b>"] if self.heading else []
+        parts = [f"<i>({READING_LABEL}: {html.escape(self.reading)})</i>"] if self.reading else []
+        parts += [f"<b>{html.escape(self.heading)}</b>"] if self.heading else []
         parts += [html.escape(line) for line in self.lines]
         if self.quote:
             parts.append(f"<i>{QUOTE_LABEL}:</i> «{_marked_html(self.quote, self.marks)}»")

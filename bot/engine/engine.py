@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from bot.engine.accounting import contrasts, informative, leftover, terms_of
 from bot.engine.codes import find_refs, index_codes, resolve
+from bot.engine.followup import Context, complete, has_marker
 from bot.engine.compose import (
     Reply,
     answer_reply,
@@ -76,6 +77,8 @@ _DOC_TYPE_WORDS = {
 }
 
 
+# A follow-up ("còn năm 2024?") with no earlier answer to refer to: ask, never guess.
+NO_CONTEXT = "Bạn hỏi về chỉ tiêu hay nội dung nào? Hãy nêu rõ, ví dụ: “chỉ tiêu kết nạp đảng viên năm {ty}”."
 _TIME_WORDS = frozenset("nam thang ngay den tinh ca".split())
 _ASK = re.compile(r"\b(bao nhieu|may)\b")
 _TWO_PART = re.compile(r" va (?=(?:\S+ ){0,8}(?:bao nhieu|may)\b)")
@@ -138,14 +141,19 @@ class Answer:
     results: list[Result]
     elapsed_ms: float
     reply: Reply = field(repr=False, default_factory=Reply)
+    understood: str | None = None  # a follow-up completed from the conversation: how it was read
+    context: Context | None = None  # what the next follow-up of this chat refers to
 
     def to_json(self) -> dict:
         """The `ask --json` object."""
         results = [{k: v for k, v in asdict(r).items() if k != "quote" or v is not None} for r in self.results]
-        return {
+        out = {
             "question": self.question, "status": self.status, "text": self.text,
             "results": results, "elapsed_ms": round(self.elapsed_ms, 3),
         }
+        if self.understood is not None:
+            out["understood"] = self.understood
+        return out
 
 
 class Engine:
@@ -180,10 +188,12 @@ class Engine:
             for sid in kb.entry_sections(e):
                 self._section_entries.setdefault(sid, set()).add(e.id)
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question (any text; never raises on input)."""
+    def ask(self, question: str, context: Context | None = None) -> Answer:
+        """Answer one question (any text; never raises on input). With the context of the chat's
+        last answer, a follow-up ("còn năm 2024?") is read as the full question it stands for; the
+        answer carries the context for the next turn."""
         start = time.perf_counter()
-        d = self._decide(question)
+        d, understood = self._decide_in_context(question, context)
         results = [self._result(e, d.scores.get(e.id, 1.0)) for e in d.entries]
         if d.passage is not None:
             results = [self._passage_result(d.passage)]
@@ -193,8 +203,11 @@ class Engine:
                 "+".join(r.id for r in results), results[0].kind, "; ".join(r.figure for r in results),
                 " ; ".join(dict.fromkeys(r.section for r in results)), min(r.score for r in results),
             )]
+        if understood is not None:
+            d.reply.reading = understood
         elapsed = (time.perf_counter() - start) * 1000
-        return Answer(question, d.status, d.reply.plain(), results, elapsed, d.reply)
+        return Answer(question, d.status, d.reply.plain(), results, elapsed, d.reply, understood,
+                      self._next_context(understood or question, d, context))
 
     def _result(self, e: Entry, score: float) -> Result:
         quote = self.quotes.get(e.id)
@@ -219,6 +232,81 @@ class Engine:
             return None
         reply = self._answer(e)
         return Answer(e.title, "answer", reply.plain(), [self._result(e, 1.0)], 0.0, reply)
+
+    # -- conversation ---------------------------------------------------------------------------
+    def _decide_in_context(self, question: str, ctx: Context | None) -> tuple[Decision, str | None]:
+        """Answer alone, or as the follow-up it is. Rule: a question marked as a follow-up ("còn…",
+        "thì sao", "nó", "năm đó") or without a subject of its own is completed from the last
+        answer; a question that names its own subject starts afresh, unless its answer leaves the
+        last answer's topic while the completed reading stays in it."""
+        alone = self._decide(question)
+        if small_talk(question) is not None:
+            return alone, None
+        marked = has_marker(question)
+        if ctx is None:
+            if marked and alone.status == "not_found" and alone.generic:
+                return _not_found(NO_CONTEXT.format(ty=self.kb.target_year)), None
+            return alone, None
+        reading = complete(question, ctx, doc_label=self._doc_label(ctx.document_id),
+                           linked_label=self._linked_labels(ctx.document_id), result_year=self.kb.result_year)
+        if fold(reading.question) == fold(question):
+            return alone, None
+        merged = self._decide(reading.question)
+        answered = ("answer", "list")
+        if not reading.elliptical and alone.status in answered:
+            # A complete question: its own answer, unless that leaves the topic the chat is on
+            # while the reading with the context stays on it.
+            if merged.status in answered and self._on_topic(merged, ctx) and not self._on_topic(alone, ctx):
+                return merged, reading.question
+            return alone, None
+        if merged.status == "not_found" and merged.generic and alone.status in answered and not marked:
+            return alone, None
+        return merged, reading.question
+
+    def _on_topic(self, d: Decision, ctx: Context) -> bool:
+        """The decision's answer is in a section of the context's last answer (or the same entry)."""
+        last = self._context_sections(ctx)
+        return bool(last & self._decision_sections(d))
+
+    def _decision_sections(self, d: Decision) -> set[str]:
+        if d.passage is not None:
+            return {d.passage.passage.section}
+        return {s for e in d.entries for s in self.kb.entry_sections(e)}
+
+    def _context_sections(self, ctx: Context) -> set[str]:
+        out = {s for i in ctx.entry_ids if i in self.kb.entries for s in self.kb.entry_sections(self.kb.entries[i])}
+        if ctx.passage_id is not None and self.passages is not None and ctx.passage_id < len(self.passages.entries):
+            out.add(self.passages.entries[ctx.passage_id].passage.section)
+        return out
+
+    def _next_context(self, question: str, d: Decision, previous: Context | None) -> Context | None:
+        """What the next follow-up refers to: this answer; after a reply that understood nothing
+        (small talk, nothing found) the previous context stays."""
+        if d.status == "not_found" and not d.entries and d.passage is None:
+            return previous
+        doc = next((e.id for e in d.entries if isinstance(e, Document)), None) if len(d.entries) == 1 else None
+        return Context(question, tuple(e.id for e in d.entries),
+                       d.passage.passage.id if d.passage is not None else None, doc, d.status)
+
+    def _doc_label(self, doc_id: str | None) -> str | None:
+        doc = self.kb.entries.get(doc_id) if doc_id else None
+        if not isinstance(doc, Document):
+            return None
+        return f"{doc.doc_type} {doc.code or doc.name}"
+
+    def _linked_labels(self, doc_id: str | None) -> dict[str, str]:
+        """Documents linked to this one (what it implements, what implements it), by folded type."""
+        if not doc_id or doc_id not in self.kb.entries:
+            return {}
+        out: dict[str, str] = {}
+        e = self.kb.entries[doc_id]
+        linked = [*getattr(e, "implements", []), *self.kb.implemented_by.get(doc_id, [])]
+        for i in linked:
+            label = self._doc_label(i)
+            doc = self.kb.entries.get(i)
+            if label and isinstance(doc, Document):
+                out.setdefault(fold(doc.doc_type), label)
+        return out
 
     # -- decision -------------------------------------------------------------------------------
     def _decide(self, question: str) -> Decision:

@@ -47,7 +47,6 @@ CLARIFY_MIN = 0.50
 MARGIN = 0.035
 LIST_RELATIVE = 0.72
 RECALL_MIN = 0.5
-FAMILY_MARGIN = 0.12
 FULL_COVER = 0.95  # every word of a short question is the entry's: not an incidental overlap
 CITED_BONUS = 0.1
 # A report sentence answers when it holds every qualifier of the question and scores this well
@@ -73,8 +72,10 @@ _KIND_WORDS = {
 }
 _DOC_TYPE_WORDS = {
     "nghi quyet": "Nghị quyết", "ket luan": "Kết luận", "chi thi": "Chỉ thị", "ke hoach": "Kế hoạch",
-    "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định",
+    "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định", "thong bao": "Thông báo",
 }
+# "theo hướng dẫn nào", "thực hiện kết luận nào": which document (None type: "văn bản nào").
+_WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|gi|so may)\b")
 
 
 # A follow-up ("còn năm 2024?") with no earlier answer to refer to: ask, never guess.
@@ -284,7 +285,11 @@ class Engine:
         (small talk, nothing found) the previous context stays."""
         if d.status == "not_found" and not d.entries and d.passage is None:
             return previous
-        doc = next((e.id for e in d.entries if isinstance(e, Document)), None) if len(d.entries) == 1 else None
+        doc = None
+        if len(d.entries) == 1:
+            e = d.entries[0]
+            cited = [e] if isinstance(e, Document) else self.cited_documents(e)
+            doc = cited[0].id if len(cited) == 1 else None
         return Context(question, tuple(e.id for e in d.entries),
                        d.passage.passage.id if d.passage is not None else None, doc, d.status)
 
@@ -349,6 +354,7 @@ class Engine:
         question's words; a report sentence answers what no entry holds."""
         intent = read_intent(q, self.index)
         d = self._decide_structured(q, intent)
+        d = self._asked_document(q, d)
         if d.status == "answer" and len(d.entries) == 1:
             left = self._leftover(q, d.entries[0])
             if not left:
@@ -364,6 +370,32 @@ class Engine:
             if hit is not None:
                 return self._from_passage(hit, q)
         return d
+
+    def _asked_document(self, q: Query, d: Decision) -> Decision:
+        """"… theo hướng dẫn nào?": the question asks which document, and the fact found is stated
+        in a sentence citing exactly one document of that type: that document is the answer."""
+        m = _WHICH_DOC.search(q.text)
+        if not m or d.status not in ("answer", "clarify") or not d.entries or isinstance(d.entries[0], Document):
+            return d
+        wanted = _DOC_TYPE_WORDS.get(m.group(1))
+        docs = [doc for doc in self.cited_documents(d.entries[0]) if wanted is None or doc.doc_type == wanted]
+        if len(docs) != 1:
+            return d
+        return Decision("answer", docs, {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))
+
+    def cited_documents(self, e: Entry) -> list[Document]:
+        """The documents cited by the clause of the report sentence an entry comes from (the whole
+        sentence when the clause cites none)."""
+        quote = self.quotes.get(e.id)
+        if quote is None or isinstance(e, Document):
+            return []
+        out: list[Document] = []
+        for text in (quote_clause(quote.text, figure_needles(e)), quote.text):
+            for ref in find_refs(fold(text)):
+                out += [doc for doc in resolve(ref, self._codes, fold(text)) if doc not in out]
+            if out:
+                break
+        return out
 
     def _best_passage(self, q: Query, intent: Intent) -> PassageHit | None:
         """The best report sentence that answers the whole question, if any (searched only when
@@ -512,7 +544,8 @@ class Engine:
         if top_entry.id in self.kb.children:
             # A total on top, one of its parts close behind and named by the question ("cấp huyện"):
             # the part is what is asked. (Parts are often written with fewer words than their total.)
-            named = [s for s in scored[1:6] if best.score - s.score < FAMILY_MARGIN
+            # The part need not score close: its words are fewer, and the question names it.
+            named = [s for s in scored[1:10] if s.score >= ANSWER_MIN
                      and getattr(self.kb.entries[s.id], "parent", None) == top_entry.id
                      and self._names_child(q, self.kb.entries[s.id], top_entry)]
             if len(named) == 1:
@@ -603,7 +636,15 @@ class Engine:
                 words -= set(self.lexicon.expand(self.kb.entries[other_id].title).split())
         # Years and numbers place a fact in time; they do not name a part ("năm 2023").
         words = {w for w in words if not any(c.isdigit() for c in w) and w not in _TIME_WORDS}
-        return bool(words & set(q.tokens))
+        # A word of a name counts in that name only: "phố" of "tổ dân phố" does not name "thành phố".
+        title = self.lexicon.expand(child.title).split()
+        pairs = {f"{a} {b}" for a, b in zip(title, title[1:], strict=False)}
+        q_pairs = q.bigrams
+        for w in words & set(q.tokens):
+            own = {p for p in pairs if w in p.split()}
+            if not own or own & q_pairs:
+                return True
+        return False
 
     def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:
         matched: list[Document] = []

@@ -22,7 +22,7 @@ from bot.engine.index import STOPWORDS, years_in
 FUNCTION_WORDS = frozenset(
     """bao nhieu may gi nao la ai dau sao the thi vay nhi ha a oi nhe day kia j v z k ko khong co
     duoc da se cac cua cho voi ve tu den trong tai o ra vao len nhu nhung mot hay hoac roi boi vi
-    nen bay gio hien nay xin toi minh hoi biet cu vs con them nua ma thoi ok uhm nha ntn khi luc
+    nen bay gio hien nay xin toi minh hoi biet cu vs con them nua ma thoi ok uhm ntn khi luc
     nam ngay thang dc dk bn cho biet phai ca hien bang so tram phan ty le tong nhat qua bi suat ben sang
     toan cuoc luot mang nhac toi""".split()
 )
@@ -45,8 +45,16 @@ def is_function(token: str) -> bool:
     return token in FUNCTION_WORDS or token in STOPWORDS
 
 
+# Chat particles that are function words at the end of a question only: "… nha" (nhé), but
+# "nhà nước", "nhà văn hóa" inside it.
+FINAL_PARTICLES = frozenset({"nha"})
+
+
 def informative(tokens: Iterable[str]) -> list[str]:
     """The question's words that say what is asked about, in order, once each."""
+    tokens = list(tokens)
+    if tokens and tokens[-1] in FINAL_PARTICLES:
+        tokens = tokens[:-1]
     out = []
     for t in dict.fromkeys(tokens):
         if is_function(t) or years_in(t) and len(t) == 4:

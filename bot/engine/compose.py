@@ -70,7 +70,7 @@ def _marked_html(text: str, marks: list[tuple[int, int]]) -> str:
 CLAUSE_WINDOW = 14  # words either side of a figure that a long clause is cut to
 
 
-def quote_clause(sentence: str, needles: list[str]) -> str:
+def quote_clause(sentence: str, needles: list[str], window: int | None = CLAUSE_WINDOW) -> str:
     """The part of a sentence that states the given figures or names: the clauses (between
     semicolons) holding them, a long clause cut to the words around them."""
     clauses = re.split(r";\s+|\.\s+", sentence)
@@ -80,11 +80,11 @@ def quote_clause(sentence: str, needles: list[str]) -> str:
     out = []
     for c in keep:
         words = c.split()
-        if len(words) <= 3 * CLAUSE_WINDOW:
+        if window is None or len(words) <= 3 * window:
             out.append(c)
             continue
         hits = [i for i, w in enumerate(words) if any(n.split()[0] in w for n in needles if n)]
-        lo, hi = max(0, min(hits) - CLAUSE_WINDOW), min(len(words), max(hits) + CLAUSE_WINDOW + 1)
+        lo, hi = max(0, min(hits) - window), min(len(words), max(hits) + window + 1)
         out.append(" ".join(words[lo:hi]))
     return " ".join(out)
 

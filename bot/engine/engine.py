@@ -252,7 +252,8 @@ class Engine:
                            linked_label=self._linked_labels(ctx.document_id), result_year=self.kb.result_year)
         if fold(reading.question) == fold(question):
             return alone, None
-        merged = self._decide(reading.question)
+        soft = frozenset(self.lexicon.expand(reading.background).split()) - set(self.lexicon.expand(question).split())
+        merged = self._decide(reading.question, soft)
         answered = ("answer", "list")
         if not reading.elliptical and alone.status in answered:
             # A complete question: its own answer, unless that leaves the topic the chat is on
@@ -314,7 +315,7 @@ class Engine:
         return out
 
     # -- decision -------------------------------------------------------------------------------
-    def _decide(self, question: str) -> Decision:
+    def _decide(self, question: str, soft: frozenset[str] = frozenset()) -> Decision:
         chat = small_talk(question)
         if chat is not None:
             return Decision("not_found", [], {}, Reply(heading=chat))
@@ -324,6 +325,7 @@ class Engine:
         q.tokens = correct_tokens(typed, self.index)
         q.typos = {c: t for c, t in zip(q.tokens, typed, strict=True) if c != t}
         q.text = " ".join(q.tokens)
+        q.soft = soft
         if not q.tokens:
             return _not_found(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
         two = self._two_part(q)
@@ -402,7 +404,7 @@ class Engine:
         the structured base did not answer)."""
         if self.passages is None:
             return None
-        hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos)
+        hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos, soft=q.soft)
         return next((h for h in hits if self._passage_fits(h, intent)), None)
 
     def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
@@ -433,7 +435,9 @@ class Engine:
         text, raw, whole = ei.text, "", ""
         quote = self.quotes.get(e.id)
         if quote is not None:
-            clause = quote_clause(quote.text, figure_needles(e))
+            # The whole clause (between semicolons) holding its figure: its subject may stand far
+            # from the figure ("điều chuyển 53 biên chế … sang các cơ quan hành chính nhà nước").
+            clause = quote_clause(quote.text, figure_needles(e), window=None)
             expanded = self.lexicon.expand(clause)
             words |= set(expanded.split())
             if quote.footnote is not None and self.passages is not None:
@@ -463,7 +467,7 @@ class Engine:
         left += [c for c in contrasts(q.tokens, held.raw) if c not in left]
         # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.
         left += [str(y) for y in sorted(years_in(q.text) - self._entry_years(e))]
-        return left
+        return [t for t in left if not set(t.split()) <= q.soft]
 
     def _cover(self, q: Query, e: Entry) -> float:
         """Share of the question's weighted informative words the entry holds."""
@@ -639,10 +643,17 @@ class Engine:
         # A word of a name counts in that name only: "phố" of "tổ dân phố" does not name "thành phố".
         title = self.lexicon.expand(child.title).split()
         pairs = {f"{a} {b}" for a, b in zip(title, title[1:], strict=False)}
-        q_pairs = q.bigrams
+        # Word pairs of the question within its comma-separated parts ("thành phố, huyện, xã").
+        q_pairs: set[str] = set()
+        for part in re.split(r"[,;]", q.raw):
+            toks = self.lexicon.expand(part).split()
+            q_pairs |= {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)}
         for w in words & set(q.tokens):
             own = {p for p in pairs if w in p.split()}
-            if not own or own & q_pairs:
+            around = {p for p in q_pairs if w in p.split()}
+            # Named when the word stands in the child's own pair, or in no phrase of the report
+            # ("huyện" in "thành phố, huyện, xã"); not when it belongs to another ("tổ dân phố").
+            if not own or own & around or not around & self.index.bigram_vocab:
                 return True
         return False
 

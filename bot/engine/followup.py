@@ -37,7 +37,7 @@ _RELATIVE = re.compile(r"\b(" + "|".join(_RELATIVE_YEAR) + r")\b")
 _YEAR = re.compile(r"\b(?:nam )?((?:19|20)\d\d)\b")
 # The kind of figure asked: a plan or target, the result, the expected result.
 _KIND = re.compile(
-    r"\b(?:ke hoach(?! so)|chi tieu|muc tieu|thuc te|ket qua|du kien|uoc (?:tinh|dat)|het nam|ca nam)\b"
+    r"\b(?:ke hoach(?! so)|chi tieu|muc tieu|thuc te|ket qua|du kien|uoc (?:tinh|dat)|(?:den )?het nam|ca nam)\b"
 )
 _LEVEL = re.compile(r"\bcap (?!uy\b)(?:thon|xa|huyen|tinh|thanh pho|co so|phuong|trung uong|quan|to)\b"
                     r"(?:(?:,| va| hoac) (?:to dan pho|thon|xa|phuong|thi tran))*")
@@ -75,6 +75,10 @@ class Reading:
     question: str
     elliptical: bool  # marked as a follow-up ("còn …", "thì sao", a pronoun) or without a subject
     document: bool = False  # completed with the last answer's document
+    # Words taken from the last question as background to a follow-up that asks its own thing
+    # ("còn đưa bao nhiêu vụ án vào diện theo dõi?"): they place the question, but an answer need
+    # not hold them all (the last question's predicate is not this one's).
+    background: str = ""
 
 
 def has_marker(question: str) -> bool:
@@ -205,15 +209,24 @@ def complete(question: str, ctx: Context, *, doc_label: str | None, linked_label
         # The follow-up asks its own question: the last one gives only its subject.
         base = _drop(base, _ask_spans(base))
         text = _join(base) + ", " + _join(extra) if base else _join(extra)
-        return Reading(text + "?", marked or not _stands_alone(extra))
+        return Reading(text + "?", marked or not _stands_alone(extra), background=_join(base))
     content = [w for w in extra if fold(w) not in ("", ",")]
     unit = _unit_span(base)
-    if content and unit and not prep and not _LEVEL.search(own_folded) and not _KIND.fullmatch(fold(" ".join(content))) \
-            and not _YEAR.search(fold(" ".join(content))):
+    if unit and not prep and _names_something(content):
         # "còn đảng viên?" after "giám sát bao nhiêu tổ chức đảng": what is counted changes.
         a, b = unit
         return Reading(_join(base[:a] + content + base[b:]) + "?", True)
     return Reading(_join(base + extra) + "?", True)
+
+
+def _names_something(words: list[str]) -> bool:
+    """Words that name a thing (not only a year, a kind of figure, a level or a time)."""
+    from bot.engine.accounting import informative
+
+    f = fold(" ".join(words))
+    for rx in (_KIND, _LEVEL, _YEAR, _RELATIVE, _YEAR_PRONOUN):
+        f = rx.sub(" ", f)
+    return bool(informative(f.split()))
 
 
 def _years_of(folded: str, ctx: Context, result_year: int) -> list[int] | None:

@@ -112,8 +112,9 @@ class PassageIndex:
         return self.idf.get(token, self.max_idf)
 
     def search(self, tokens: list[str], years: set[int], limit: int = 5,
-               typos: dict[str, str] | None = None) -> list[PassageHit]:
-        """The best sentences for a question's (corrected) tokens; `years` the years it names."""
+               typos: dict[str, str] | None = None, soft: frozenset[str] = frozenset()) -> list[PassageHit]:
+        """The best sentences for a question's (corrected) tokens; `years` the years it names;
+        `soft` words that place the question but need not be held (a follow-up's background)."""
         words = informative(tokens)
         kind = answer_type(tokens)
         typos = typos or {}
@@ -145,7 +146,7 @@ class PassageIndex:
             left += [p for p in loose_pairs(content, held, pe.bigrams, self.pair_df, self.size, typos, self.df)
                      if not any(w in left for w in p.split())]
             left += [str(y) for y in sorted(years - pe.years)]
-            h.leftover = left
+            h.leftover = [t for t in left if not set(t.split()) <= soft]
         return hits[:limit]
 
     def answer_marks(self, hit: PassageHit, tokens: list[str]) -> list[tuple[int, int]]:

@@ -119,6 +119,9 @@ class Query:
     tokens: list[str]
     accented: set[str] = field(default_factory=set)
     typos: dict[str, str] = field(default_factory=dict)  # corrected word → the word as typed
+    # Words from the conversation's last question that place a follow-up but need not be held
+    # by its answer (see bot.engine.followup).
+    soft: frozenset[str] = frozenset()
 
     @property
     def bigrams(self) -> set[str]:

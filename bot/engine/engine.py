@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 from bot.engine.accounting import contrasts, informative, leftover, terms_of
 from bot.engine.codes import find_refs, index_codes, resolve
-from bot.engine.followup import Context, complete, has_marker
 from bot.engine.compose import (
     Reply,
     answer_reply,
@@ -21,6 +20,7 @@ from bot.engine.compose import (
     quote_clause,
     quote_excerpt,
 )
+from bot.engine.followup import Context, complete, has_marker
 from bot.engine.index import STOPWORDS, Index, build_index, years_in
 from bot.engine.matcher import (
     KIND_PATTERNS,
@@ -377,10 +377,16 @@ class Engine:
         """"… theo hướng dẫn nào?": the question asks which document, and the fact found is stated
         in a sentence citing exactly one document of that type: that document is the answer."""
         m = _WHICH_DOC.search(q.text)
-        if not m or d.status not in ("answer", "clarify") or not d.entries or isinstance(d.entries[0], Document):
+        if not m or d.status not in ("answer", "clarify") or not d.entries:
             return d
         wanted = _DOC_TYPE_WORDS.get(m.group(1))
-        docs = [doc for doc in self.cited_documents(d.entries[0]) if wanted is None or doc.doc_type == wanted]
+        if isinstance(d.entries[0], Document):
+            if d.status == "answer":
+                return d
+            # Offered a choice: the one document of the asked type among the candidates.
+            docs = [e for e in d.entries if isinstance(e, Document) and (wanted is None or e.doc_type == wanted)]
+        else:
+            docs = [doc for doc in self.cited_documents(d.entries[0]) if wanted is None or doc.doc_type == wanted]
         if len(docs) != 1:
             return d
         return Decision("answer", docs, {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))

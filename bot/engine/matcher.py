@@ -15,6 +15,7 @@ from bot.engine.index import STOPWORDS, EntryIndex, Index, years_in
 from bot.engine.text import Query
 from bot.knowledge.schema import Document, Indicator, Target
 
+_RESULT = re.compile(r"\b(thuc te|da dat|dat duoc|thuc hien duoc|ket qua thuc hien)\b")
 _PLAN = re.compile(r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|dat muc tieu)\b")
 _PLAN_PERCENT = re.compile(
     r"(%|phan tram|ty le)[^?]{0,30}(ke hoach)|(so|so voi) ke hoach|ke hoach[^?]{0,6}(%|phan tram)"
@@ -36,7 +37,7 @@ _MONEY_ASKED = re.compile(r"^(?:tien|ty|trieu|(?:ty |trieu )?dong(?! chi))\b")
 
 
 # The words that say which kind of figure is asked (plan, expected, to date, percentage).
-KIND_PATTERNS = (_PLAN, _EXPECTED, _AS_OF, _PERCENT)
+KIND_PATTERNS = (_PLAN, _EXPECTED, _AS_OF, _PERCENT, _RESULT)
 
 
 def asks_money(asked: list[str]) -> bool:
@@ -84,6 +85,7 @@ class Intent:
     result_year: int
     target_year: int
     which: bool
+    result: bool = False  # the result is asked in so many words ("thực tế", "đã đạt"), not a plan
 
 
 def read_intent(q: Query, index: Index) -> Intent:
@@ -117,6 +119,7 @@ def read_intent(q: Query, index: Index) -> Intent:
         issuer=bool(re.search(r"\b(cua ai|ai ban hanh|co quan nao|do ai|noi nao ban hanh)\b", t)),
         result_year=index.kb.result_year,
         target_year=index.kb.target_year,
+        result=bool(_RESULT.search(t)) and not _PLAN.search(t),
         result_of_target_year=(
             years_in(t) == {index.kb.target_year} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
             and not _PLAN.search(t)
@@ -248,6 +251,8 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query, idf: dict[str, float]) -> floa
             adj -= 0.08
         if it.plan_percent:
             adj -= 0.06
+        if it.result:
+            adj -= 0.1
     elif isinstance(e, Indicator):
         if it.plan and not it.plan_percent and not ei.has_plan_percent:
             adj -= 0.05

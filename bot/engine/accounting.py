@@ -37,6 +37,9 @@ BODY_HEADS = frozenset({"ban", "uy", "hoi", "mat"})  # ban…, ủy ban…, hộ
 LOOSE_WORD_SHARE = 0.2  # a phrase is held against an answer only if its missing word is this rare
 ANSWER_WORDS = frozenset({"nao", "gi", "j", "ai", "dau"})
 ANSWER_TYPE_WORDS = 2  # words before "nào/gì" that name the kind of answer  # names of bodies this long or longer are matched whole
+# A follow-up's background words (the last question's subject) keep this share of their weight
+# in retrieval: they place the question, its own words say what it asks.
+SOFT_WEIGHT = 0.3
 _NUMBER = re.compile(r"^\d+([.,/-]\d+)*%?$")
 
 

@@ -80,6 +80,7 @@ _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|
 
 # A follow-up ("còn năm 2024?") with no earlier answer to refer to: ask, never guess.
 NO_CONTEXT = "Bạn hỏi về chỉ tiêu hay nội dung nào? Hãy nêu rõ, ví dụ: “chỉ tiêu kết nạp đảng viên năm {ty}”."
+OFF_TOPIC = "Chưa tìm thấy nội dung này trong phần báo cáo bạn đang hỏi. Bạn có thể hỏi đầy đủ hơn."
 _TIME_WORDS = frozenset("nam thang ngay den tinh ca".split())
 _ASK = re.compile(r"\b(bao nhieu|may)\b")
 _TWO_PART = re.compile(r" va (?=(?:\S+ ){0,8}(?:bao nhieu|may)\b)")
@@ -253,22 +254,43 @@ class Engine:
         if fold(reading.question) == fold(question):
             return alone, None
         soft = frozenset(self.lexicon.expand(reading.background).split()) - set(self.lexicon.expand(question).split())
-        merged = self._decide(reading.question, soft)
+        merged = self._decide(reading.question, soft, ctx.passage_id if reading.background else None)
         answered = ("answer", "list")
         if not reading.elliptical and alone.status in answered:
-            # A complete question: its own answer, unless that leaves the topic the chat is on
-            # while the reading with the context stays on it.
-            if merged.status in answered and self._on_topic(merged, ctx) and not self._on_topic(alone, ctx):
-                return merged, reading.question
-            return alone, None
+            return alone, None  # a complete question answered: a topic switch, nothing inherited
         if merged.status == "not_found" and merged.generic and alone.status in answered and not marked:
             return alone, None
+        if merged.status == "answer" and not reading.document and not self._on_topic(merged, ctx):
+            # A follow-up stays on the last answer's topic: a fact from another section answers a
+            # different question.
+            return _not_found(OFF_TOPIC), reading.question
         return merged, reading.question
 
     def _on_topic(self, d: Decision, ctx: Context) -> bool:
-        """The decision's answer is in a section of the context's last answer (or the same entry)."""
-        last = self._context_sections(ctx)
-        return bool(last & self._decision_sections(d))
+        """The decision's answer is in a section of the context's last answer, or linked to it (a
+        result and its plan or target, two steps at most; a total and its parts)."""
+        if self._topics(self._context_sections(ctx)) & self._topics(self._decision_sections(d)):
+            return True
+        near = set(ctx.entry_ids)
+        for _ in range(2):
+            for i in list(near):
+                e = self.kb.entries.get(i)
+                near |= set(self.kb.links.get(i, [])) | set(self.kb.children.get(i, []))
+                if e is not None and getattr(e, "parent", None):
+                    near.add(e.parent)
+        return any(e.id in near for e in d.entries)
+
+    def _topics(self, sections: set[str]) -> set[str]:
+        """Sections as topics: a subsection counts as its numbered section ("2.1. Tồn tại, hạn
+        chế" and "2.2. Nguyên nhân" are one topic), a part or a roman heading as itself."""
+        out = set()
+        for sid in sections:
+            lineage = []
+            while sid:
+                lineage.append(sid)
+                sid = self.kb.sections[sid].parent if sid in self.kb.sections else None
+            out.add(lineage[-3] if len(lineage) >= 3 else lineage[0])
+        return out
 
     def _decision_sections(self, d: Decision) -> set[str]:
         if d.passage is not None:
@@ -315,7 +337,7 @@ class Engine:
         return out
 
     # -- decision -------------------------------------------------------------------------------
-    def _decide(self, question: str, soft: frozenset[str] = frozenset()) -> Decision:
+    def _decide(self, question: str, soft: frozenset[str] = frozenset(), shown: int | None = None) -> Decision:
         chat = small_talk(question)
         if chat is not None:
             return Decision("not_found", [], {}, Reply(heading=chat))
@@ -325,7 +347,7 @@ class Engine:
         q.tokens = correct_tokens(typed, self.index)
         q.typos = {c: t for c, t in zip(q.tokens, typed, strict=True) if c != t}
         q.text = " ".join(q.tokens)
-        q.soft = soft
+        q.soft, q.shown = soft, shown
         if not q.tokens:
             return _not_found(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
         two = self._two_part(q)
@@ -356,7 +378,7 @@ class Engine:
         question's words; a report sentence answers what no entry holds."""
         intent = read_intent(q, self.index)
         d = self._decide_structured(q, intent)
-        d = self._asked_document(q, d)
+        d = self._asked_document(q, intent, d)
         if d.status == "answer" and len(d.entries) == 1:
             left = self._leftover(q, d.entries[0])
             if not left:
@@ -373,7 +395,7 @@ class Engine:
                 return self._from_passage(hit, q)
         return d
 
-    def _asked_document(self, q: Query, d: Decision) -> Decision:
+    def _asked_document(self, q: Query, intent: Intent, d: Decision) -> Decision:
         """"… theo hướng dẫn nào?": the question asks which document, and the fact found is stated
         in a sentence citing exactly one document of that type: that document is the answer."""
         m = _WHICH_DOC.search(q.text)
@@ -387,6 +409,13 @@ class Engine:
             docs = [e for e in d.entries if isinstance(e, Document) and (wanted is None or e.doc_type == wanted)]
         else:
             docs = [doc for doc in self.cited_documents(d.entries[0]) if wanted is None or doc.doc_type == wanted]
+            if not docs and wanted is not None:
+                # The fact's sentence cites none: the document of that type the question describes.
+                pool = [e for e in self._by_kind.get("document", []) if isinstance(e, Document) and e.doc_type == wanted]
+                ranked = self._rank_within(q, intent, pool)
+                if ranked and ranked[0].score >= ANSWER_MIN and (len(ranked) == 1 or ranked[0].score - ranked[1].score >= MARGIN):
+                    top = self.kb.entries[ranked[0].id]
+                    docs = [top] if isinstance(top, Document) else []
         if len(docs) != 1:
             return d
         return Decision("answer", docs, {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))
@@ -411,7 +440,8 @@ class Engine:
         if self.passages is None:
             return None
         hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos, soft=q.soft)
-        return next((h for h in hits if self._passage_fits(h, intent)), None)
+        # A follow-up asking its own question is not answered by the sentence just quoted.
+        return next((h for h in hits if self._passage_fits(h, intent) and h.passage.id != q.shown), None)
 
     def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
         """A sentence answers when it holds every qualifier (places included) and scores well; a

@@ -29,6 +29,8 @@ from bot.normalize import fold, nfc
 # boundaries).
 _LEAD = re.compile(r"^(?:(?:the|vay|va|nhung|con|thi|rieng|trong do|trong so do|ngoai ra)\b[\s,]*)+")
 _TRAIL = re.compile(r"[\s,]*\b(?:thi sao|the nao roi|the thi sao|sao|nhi|vay|nua|a|ha|nhe)\s*[?.!]*\s*$")
+# A question that starts with a preposition continues the last one ("đối với bao nhiêu…?").
+_LEAD_PREPOSITION = re.compile(r"^(?:doi voi|voi|con voi)\b")
 _DOC_TYPES = r"(?:nghi quyet|ket luan|chi thi|ke hoach|quy dinh|huong dan|thong bao|quyet dinh|de an|chuong trinh|van ban)"
 _DOC_PRONOUN = re.compile(rf"\b(?:({_DOC_TYPES}) (?:do|nay|ay|tren|vua neu|noi tren)|no)\b")
 _YEAR_PRONOUN = re.compile(r"\bnam (?:do|nay|ay)\b")
@@ -84,7 +86,8 @@ class Reading:
 def has_marker(question: str) -> bool:
     """The question points back to the last answer ("còn…", "…thì sao", "nó", "năm đó", "trong đó")."""
     f = _folded(question)
-    return bool(_LEAD.match(f) or _TRAIL.search(f) or _DOC_PRONOUN.search(f) or _YEAR_PRONOUN.search(f))
+    return bool(_LEAD.match(f) or _LEAD_PREPOSITION.match(f) or _TRAIL.search(f) or _DOC_PRONOUN.search(f)
+                or _YEAR_PRONOUN.search(f))
 
 
 def _folded(text: str) -> str:

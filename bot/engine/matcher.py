@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.engine.accounting import is_function
+from bot.engine.accounting import SOFT_WEIGHT, is_function
 from bot.engine.index import STOPWORDS, EntryIndex, Index, years_in
 from bot.engine.text import Query
 from bot.knowledge.schema import Document, Indicator, Target
@@ -179,6 +179,9 @@ def score_entries(q: Query, index: Index, intent: Intent, limit: int = 12) -> li
     for t in informative:
         if re.fullmatch(r"[\d.,%]+", t):
             weights[t] *= 0.35
+    # A follow-up's background (the last question's subject) places it; its own words decide.
+    for t in q.soft & weights.keys():
+        weights[t] *= SOFT_WEIGHT
     total = sum(weights.values()) or 1.0
     # Query coverage for every entry at once: one vectorised pass over each word's postings.
     acc = np.zeros(len(index.ids), dtype=np.float32)

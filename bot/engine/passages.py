@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from bot.engine.accounting import answer_type, held_word, informative, is_function, loose_pairs
+from bot.engine.accounting import SOFT_WEIGHT, answer_type, held_word, informative, is_function, loose_pairs
 from bot.engine.index import years_in
 from bot.engine.text import Lexicon
 from bot.knowledge.base import KnowledgeBase
@@ -120,7 +120,7 @@ class PassageIndex:
         typos = typos or {}
         if not words:
             return []
-        weights = {t: self.weight(t) for t in words}
+        weights = {t: self.weight(t) * (SOFT_WEIGHT if t in soft else 1.0) for t in words}
         total = sum(weights.values()) or 1.0
         acc: dict[int, float] = {}
         for t in words:

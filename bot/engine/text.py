@@ -122,6 +122,7 @@ class Query:
     # Words from the conversation's last question that place a follow-up but need not be held
     # by its answer (see bot.engine.followup).
     soft: frozenset[str] = frozenset()
+    shown: int | None = None  # the report sentence the conversation's last answer quoted
 
     @property
     def bigrams(self) -> set[str]:

@@ -81,6 +81,8 @@ _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|
 # A follow-up ("còn năm 2024?") with no earlier answer to refer to: ask, never guess.
 NO_CONTEXT = "Bạn hỏi về chỉ tiêu hay nội dung nào? Hãy nêu rõ, ví dụ: “chỉ tiêu kết nạp đảng viên năm {ty}”."
 OFF_TOPIC = "Chưa tìm thấy nội dung này trong phần báo cáo bạn đang hỏi. Bạn có thể hỏi đầy đủ hơn."
+# What, which, who, where: asked in words, answered in words.
+_ASKS_WHAT = re.compile(r"\b(gi|nao|ai|dau|the nao|ra sao|nhu the nao)\b")
 _TIME_WORDS = frozenset("nam thang ngay den tinh ca".split())
 _ASK = re.compile(r"\b(bao nhieu|may)\b")
 _TWO_PART = re.compile(r" va (?=(?:\S+ ){0,8}(?:bao nhieu|may)\b)")
@@ -382,7 +384,7 @@ class Engine:
         if d.status == "answer" and len(d.entries) == 1:
             left = self._leftover(q, d.entries[0])
             if not left:
-                return d
+                return self._statement_over_figure(q, intent, d)
             # A sentence replaces the entry only when it holds more of the question than the
             # entry does; otherwise the honest answer is what the report does not give.
             hit = self._best_passage(q, intent)
@@ -393,6 +395,21 @@ class Engine:
             hit = self._best_passage(q, intent)
             if hit is not None:
                 return self._from_passage(hit, q)
+        return d
+
+    def _statement_over_figure(self, q: Query, intent: Intent, d: Decision) -> Decision:
+        """A question asking what, which, who or where ("để làm gì", "điều gì") about a fact
+        stated in words is answered by the report's sentence, not by a figure found beside it:
+        when the entry is a number without names and a sentence holds at least as much of the
+        question, or is the entry's own sentence, the sentence answers."""
+        e = d.entries[0]
+        if (intent.count or intent.percent or intent.date or intent.doc or not _ASKS_WHAT.search(q.text)
+                or isinstance(e, Document) or getattr(e, "names", None)):
+            return d
+        hit = self._best_passage(q, intent)
+        quote = self.quotes.get(e.id)
+        if hit is not None and (hit.cover >= self._cover(q, e) or (quote is not None and hit.passage.id == quote.id)):
+            return self._from_passage(hit, q)
         return d
 
     def _asked_document(self, q: Query, intent: Intent, d: Decision) -> Decision:

@@ -26,7 +26,7 @@ _PERCENT = re.compile(r"%|phan tram|\bty le\b")
 _COUNT = re.compile(r"\b(bao nhieu|may)\b(?! (ngay|gio|thang))")
 _DATE_Q = re.compile(
     r"\b(ngay nao|ngay may|khi nao|bao gio|thoi gian nao|ngay bao nhieu|luc nao|thang may|thang nao|vao thang|"
-    r"ngay thang nam nao|ngay thang nao|thoi diem nao|hieu luc tu)\b"
+    r"ngay thang nam nao|ngay thang nao|thoi diem nao|hieu luc tu|ngay ban hanh)\b"
 )
 _WHICH = re.compile(r"\b(?<!ngay )(?<!khi )(?<!so )(?<!nam )(?<!thang )nao\b|\bgom nhung\b|\bla ai\b|\bten\b")
 _DOC_Q = re.compile(

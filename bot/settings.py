@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     reminder_rate: float = Field(default=20.0, gt=0, le=1000)
     reminder_per_chat_interval: float = Field(default=1.0, ge=0, le=3600)
     reminder_tick_seconds: float = Field(default=30.0, gt=0, le=3600)
+    conversation_idle_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("telegram_bot_token", mode="before")

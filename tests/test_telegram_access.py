@@ -26,8 +26,9 @@ async def test_group_ignores_plain_text_but_answers_mentions_replies_and_command
         assert await bot.quiet(GROUP, "@someone_else " + QUESTION, user_id=5) == []
         [empty] = await bot.say(GROUP, "", user_id=5, mention_bot=True)
         assert empty["text"].startswith("Bạn muốn hỏi gì?")
-        # Buttons work in groups too.
-        [clarify] = await bot.say(GROUP, "kiểm tra", user_id=5, mention_bot=True)
+        # Buttons work in groups too (asked by a member without a conversation: user 5's "kiểm tra"
+        # would be read as a follow-up of the question above).
+        [clarify] = await bot.say(GROUP, "kiểm tra", user_id=8, mention_bot=True)
         [answer] = await bot.press(GROUP, clarify["message_id"], buttons(clarify)[0][1], user_id=7)
         assert answer["text"].startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng")
 

@@ -93,7 +93,7 @@ async def test_a_4xx_is_not_retried_and_the_user_is_told(telegram_bot, emulator:
 
 async def test_error_handler_logs_with_the_update_and_hides_internals(telegram_bot, kb_engine, monkeypatch,
                                                                       caplog) -> None:
-    def boom(question: str):
+    def boom(question: str, context: object = None):
         raise RuntimeError("internal detail: /secret/path")
 
     monkeypatch.setattr(kb_engine, "ask", boom)

@@ -9,6 +9,11 @@ references. It is also the engine holder of the admin service (``service.engine 
 the engine): the engine is pure CPU work, so this moves it off the event loop's core and lets a
 2-core machine answer about twice as many questions (see docs/benchmarks.md, "Telegram load").
 Entry answers and lists stay in-process: they are lookups, not matching.
+
+Conversations: the service keeps the context of each conversation's last answer (a
+:class:`ConversationStore`), so every transport gets follow-ups by naming the conversation: a
+question or a chosen entry with a chat id is a turn of the conversation ``(chat_id, user_id)``;
+without a chat id it is a one-off, which neither reads nor keeps a context.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from bot.engine.engine import Answer, Engine
+from bot.engine.followup import Context
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Section, Target
 from bot.normalize import fold
+from bot.services.conversations import ConversationStore, Key
 from bot.services.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -83,10 +90,10 @@ def _worker_init(engine_bytes: bytes) -> None:
     _WORKER_ENGINE = pickle.loads(engine_bytes)
 
 
-def _worker_ask(question: str) -> Answer:
-    """Answer in a worker process."""
+def _worker_ask(question: str, context: Context | None = None) -> Answer:
+    """Answer in a worker process (the context travels pickled: a small frozen value)."""
     assert _WORKER_ENGINE is not None
-    return _WORKER_ENGINE.ask(question)
+    return _WORKER_ENGINE.ask(question, context)
 
 
 def _make_pool(engine: Engine, workers: int) -> Executor | None:
@@ -119,18 +126,27 @@ def _haystack(kb: KnowledgeBase, e: Entry) -> tuple[frozenset[str], str]:
     return frozenset(w for w in _SPLIT.split(text) if w), text
 
 
+def _key(chat_id: int | None, user_id: int | None) -> Key | None:
+    """The conversation of a chat and user; None (no conversation) without a chat."""
+    return None if chat_id is None else (chat_id, user_id)
+
+
 def topic_tokens(topic: str) -> list[str]:
     """The folded words of a topic/keyword that must all match ('về kết nạp' → ['ket', 'nap'])."""
     return [t for t in fold(topic).split() if t not in _FILLER]
 
 
 class AnswerService:
-    """Answers, entry lookups and lists over the current engine; logs questions to storage."""
+    """Answers, entry lookups and lists over the current engine; logs questions to storage; keeps
+    each conversation's context."""
 
-    def __init__(self, engine: Engine, storage: Storage | None = None, *, workers: int = 0) -> None:
-        """``workers``: processes answering questions (0: in this process, on the event loop)."""
+    def __init__(self, engine: Engine, storage: Storage | None = None, *, workers: int = 0,
+                 conversations: ConversationStore | None = None) -> None:
+        """``workers``: processes answering questions (0: in this process, on the event loop);
+        ``conversations``: where contexts are kept (default: a store with the default idle time)."""
         self.storage = storage
         self.workers = workers
+        self.conversations = conversations if conversations is not None else ConversationStore()
         self._state = self._build(engine)
 
     def _build(self, engine: Engine) -> _State:
@@ -148,7 +164,7 @@ class AnswerService:
         """Start the worker processes now (not on the first question): one warm-up question."""
         pool = self._state.pool
         if pool is not None:
-            await asyncio.wrap_future(pool.submit(_worker_ask, ""))
+            await asyncio.wrap_future(pool.submit(_worker_ask, "", None))
 
     async def close(self) -> None:
         """Stop the worker processes (questions in flight finish first)."""
@@ -188,36 +204,50 @@ class AnswerService:
 
     def set_engine(self, engine: Engine) -> None:
         """Swap in a new engine (a reload): one attribute assignment. Worker processes are replaced:
-        new ones start with the new engine; the old ones finish the questions they hold, then exit."""
+        new ones start with the new engine; the old ones finish the questions they hold, then exit.
+        Conversations are forgotten: their contexts name entries and sentences of the old base."""
         old = self._state.pool
         self._state = self._build(engine)
+        self.conversations.clear_all()
         if old is not None:
             old.shutdown(wait=False)
 
     # -- answers ----------------------------------------------------------------------------
-    def answer(self, question: str) -> Answer:
-        """The engine's answer, without logging (terminal chat)."""
-        return self._state.engine.ask(question)
+    def answer(self, question: str, chat_id: int | None = None, user_id: int | None = None) -> Answer:
+        """The engine's answer in this process, without logging (terminal chat); a turn of the
+        conversation ``(chat_id, user_id)`` when there is a chat id."""
+        key = _key(chat_id, user_id)
+        answer = self._state.engine.ask(question, self.conversations.get(key) if key is not None else None)
+        if key is not None:
+            self.conversations.put(key, answer.context)
+        return answer
 
-    async def _run(self, question: str) -> Answer:
+    async def _run(self, question: str, context: Context | None) -> Answer:
         state = self._state
         if state.pool is None:
-            return state.engine.ask(question)
+            return state.engine.ask(question, context)
         try:
-            return await asyncio.wrap_future(state.pool.submit(_worker_ask, question))
+            return await asyncio.wrap_future(state.pool.submit(_worker_ask, question, context))
         except BrokenProcessPool:
             log.exception("engine worker died; answering in-process and restarting the workers")
             if self._state is state:
                 state.pool.shutdown(wait=False)
                 self._state = replace(state, pool=_make_pool(state.engine, self.workers))
-            return state.engine.ask(question)
+            return state.engine.ask(question, context)
 
     async def ask(self, question: str, chat_id: int | None, user_id: int | None) -> Answer:
-        """Answer a question (in a worker process when there are workers) and log it.
+        """Answer a question (in a worker process when there are workers) and log it; with a chat
+        id, as a turn of the conversation ``(chat_id, user_id)`` (a follow-up is read against its
+        last answer, and this answer becomes the one the next follow-up refers to).
 
         A failing log write is logged and swallowed: the user still gets the answer.
         """
-        answer = await self._run(question)
+        key = _key(chat_id, user_id)
+        engine = self._state.engine
+        answer = await self._run(question, self.conversations.get(key) if key is not None else None)
+        # A reload while the worker answered cleared the store; the old base's context stays out.
+        if key is not None and self._state.engine is engine:
+            self.conversations.put(key, answer.context)
         if self.storage is not None and self.storage.is_open:
             top = answer.results[0] if answer.results else None
             try:
@@ -229,9 +259,21 @@ class AnswerService:
                 log.exception("could not log a question to storage")
         return answer
 
-    def entry(self, entry_id: str) -> Answer | None:
-        """The answer for one entry (a button, a list item), or None for an unknown id."""
-        return self._state.engine.entry_answer(entry_id)
+    def entry(self, entry_id: str, chat_id: int | None = None, user_id: int | None = None) -> Answer | None:
+        """The answer for one entry (a button, a list item), or None for an unknown id. With a
+        chat id the entry becomes what the conversation's next follow-up refers to ("còn năm
+        2024?" after choosing a 2023 result)."""
+        engine = self._state.engine
+        answer = engine.entry_answer(entry_id)
+        key = _key(chat_id, user_id)
+        if answer is not None and key is not None:
+            e = engine.kb.entries[entry_id]
+            # The entry's title reads as the question it answers; follow-ups are completed from it.
+            # Its document, as the engine decides for an answer: itself, or the one its sentence cites.
+            cited = [e] if isinstance(e, Document) else engine.cited_documents(e)
+            self.conversations.put(key, Context(e.title, (e.id,), None,
+                                                cited[0].id if len(cited) == 1 else None, "answer"))
+        return answer
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None."""

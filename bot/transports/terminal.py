@@ -1,6 +1,7 @@
 """Terminal chat (`python -m bot chat`, or `make run` without a token): the same answers as the
 Telegram bot, as plain text. A numbered list (clarification candidates, a list command, related
-entries) can be answered by typing the number.
+entries) can be answered by typing the number. The session is one conversation: a follow-up
+("còn năm 2024?") is read against the last answer or the entry last chosen by number.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ HELP = (
 )
 BYE = "Tạm biệt!"
 EXIT_COMMANDS = frozenset({"/thoat", "/thoát", "/exit", "/quit"})
+# The session's conversation in the service's store (Telegram ids are never 0; the terminal has
+# a service of its own anyway).
+SESSION = (0, 0)
 
 
 class TerminalChat:
@@ -49,12 +53,12 @@ class TerminalChat:
             return self._choose(int(text))
         if command.startswith("/"):
             return self._command(command.lower().split("@")[0], rest.strip())
-        return self._answer(self.service.answer(text))
+        return self._answer(self.service.answer(text, *SESSION))
 
     def _choose(self, n: int) -> str:
         if not 1 <= n <= len(self.choices):
             return f"Hãy chọn một số từ 1 đến {len(self.choices)}."
-        answer = self.service.entry(self.choices[n - 1])
+        answer = self.service.entry(self.choices[n - 1], *SESSION)
         if answer is None:  # pragma: no cover - ids come from the same base
             return "Mục này không còn trong cơ sở dữ liệu."
         return self._answer(answer)

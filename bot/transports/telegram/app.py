@@ -60,13 +60,16 @@ def build_application(
     extra_handlers: Callable[[Application], None] | None = None,
 ) -> Application:
     """The Application: token and API URLs from settings, HTML by default, the resilient rate
-    limiter (throttling per RATE_LIMITER), chat-ordered concurrent updates, every handler.
+    limiter (throttling per RATE_LIMITER), chat-ordered concurrent updates, every handler;
+    conversations forgotten after CONVERSATION_IDLE_MINUTES.
 
     ``extra_handlers(application)`` runs between the main handlers and the catch-all fallbacks.
     Nothing touches the network or the disk until the application is initialized.
     """
     storage = storage or answers.storage or Storage(settings.database_path)
     answers.storage = storage
+    # The setting decides the idle time, whoever made the store (a test brings one with its clock).
+    answers.conversations.idle_seconds = settings.conversation_idle_minutes * 60
     application = (
         ApplicationBuilder()
         .token(settings.token)

@@ -274,7 +274,8 @@ async def _list_command(update: Update, context: Context, ref: ListRef) -> None:
 
 
 async def question(update: Update, context: Context) -> None:
-    """Any text in a private chat, or addressed to the bot in a group: a question."""
+    """Any text in a private chat, or addressed to the bot in a group: a question, and a turn of
+    the sender's conversation in this chat (in a group each member has their own)."""
     chat, message, user = update.effective_chat, update.effective_message, update.effective_user
     if chat is None or message is None or message.text is None:
         return
@@ -293,10 +294,12 @@ async def question(update: Update, context: Context) -> None:
 
 async def answer_button(update: Update, context: Context) -> None:
     """``a:<ref>``: send the entry's answer (a clarification candidate, a list item, a related entry)."""
-    query, chat = update.callback_query, update.effective_chat
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     answers = services(context).answers
     entry_id = answers.refs.resolve(parse_prefixed(query.data or "", "a") or "") if query else None
-    answer = answers.entry(entry_id) if entry_id else None
+    # The presser's conversation now refers to this entry (in a group: whoever pressed it).
+    user_id = user.id if user else None
+    answer = answers.entry(entry_id, chat.id if chat else None, user_id) if entry_id else None
     if answer is None or chat is None:
         await _stale(update, context)
         return

@@ -151,10 +151,10 @@ def test_small_talk_keeps_the_context(engine) -> None:
     assert "3.800" in c.text
 
 
-def test_dialogues_regression_guard(engine) -> None:
-    """Not the issue's floors (first turns and follow-ups ≥ 90%, wrong ≤ 2%; not reached yet): a
-    guard that the figures measured when follow-ups landed (first 100%, follow-ups 86%, wrong 6.6%)
-    do not slip back."""
+def test_dialogues_floors(engine) -> None:
+    """The issue's floors on dialogues-dev.jsonl: first turns and follow-ups each ≥ 90% correct or
+    rightly abstained; no more than 2% of all turns answered wrongly (a wrong figure, or an answer
+    where the report has none)."""
     if not DIALOGUES.exists():
         pytest.skip("dialogues-dev not available")
     sys.path.insert(0, str(DIALOGUES.parent))
@@ -169,10 +169,9 @@ def test_dialogues_regression_guard(engine) -> None:
             a = engine.ask(turn["q"], ctx)
             ctx = a.context
             verdict = judge(turn, a.to_json())
-            ok = verdict in ("correct", "abstained")
-            (follow if i else first).append(ok)
+            (follow if i else first).append(verdict in ("correct", "abstained"))
             wrong += verdict in ("wrong", "false_answer")
             n += 1
-    assert sum(first) / len(first) >= 0.96
-    assert sum(follow) / len(follow) >= 0.85
-    assert wrong / n <= 0.07
+    assert sum(first) / len(first) >= 0.90
+    assert sum(follow) / len(follow) >= 0.90
+    assert wrong / n <= 0.02

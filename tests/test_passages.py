@@ -87,7 +87,7 @@ def test_small_talk_leaves_questions_alone() -> None:
 
 def test_dev2_regression_guard(engine) -> None:
     """Not the issue's floors (≥ 90% / ≤ 2% / ≥ 90%, not reached yet): a guard that the figures
-    measured when passages landed (70.0% / 14.4% / 86.7%) do not slip back."""
+    measured (72.2% / 12.2% / 93.3%) do not slip back."""
     if not DEV2.exists():
         pytest.skip("dev2 not available")
     sys.path.insert(0, str(DEV2.parent))
@@ -97,6 +97,6 @@ def test_dev2_regression_guard(engine) -> None:
     verdicts = [(r, judge(r, engine.ask(r["q"]).to_json())) for r in rows]
     ins = [v for r, v in verdicts if r["expect"] is not None]
     oos = [v for r, v in verdicts if r["expect"] is None]
-    assert ins.count("correct") / len(ins) >= 0.69
-    assert ins.count("wrong") / len(ins) <= 0.145
-    assert oos.count("abstained") / len(oos) >= 0.86
+    assert ins.count("correct") / len(ins) >= 0.72
+    assert ins.count("wrong") / len(ins) <= 0.123
+    assert oos.count("abstained") / len(oos) >= 0.93

@@ -701,6 +701,15 @@ class Engine:
         for part in re.split(r"[,;]", q.raw):
             toks = self.lexicon.expand(part).split()
             q_pairs |= {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)}
+        # A pair with a function word only the child's title has names it too ("đất ở": the word
+        # rule below drops "ở", which alone says nothing).
+        others = set()
+        for other_id in [parent.id, *self.kb.children.get(parent.id, [])]:
+            if other_id != child.id:
+                t = self.lexicon.expand(self.kb.entries[other_id].title).split()
+                others |= {f"{a} {b}" for a, b in zip(t, t[1:], strict=False)}
+        if any(not any(c.isdigit() for c in p) and set(p.split()) & STOPWORDS for p in (pairs - others) & q_pairs):
+            return True
         for w in words & set(q.tokens):
             own = {p for p in pairs if w in p.split()}
             around = {p for p in q_pairs if w in p.split()}

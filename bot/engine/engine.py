@@ -240,27 +240,29 @@ class Engine:
     # -- conversation ---------------------------------------------------------------------------
     def _decide_in_context(self, question: str, ctx: Context | None) -> tuple[Decision, str | None]:
         """Answer alone, or as the follow-up it is. Rule: a question marked as a follow-up ("còn…",
-        "thì sao", "nó", "năm đó") or without a subject of its own is completed from the last
-        answer; a question that names its own subject starts afresh, unless its answer leaves the
-        last answer's topic while the completed reading stays in it."""
-        alone = self._decide(question)
+        "thì sao", "nó", "năm đó", "đối với…") or without a subject of its own is completed from the
+        last answer and must stay on its topic; a question that names its own subject and is
+        answered starts afresh, inheriting nothing."""
         if small_talk(question) is not None:
-            return alone, None
+            return self._decide(question), None
         marked = has_marker(question)
         if ctx is None:
+            alone = self._decide(question)
             if marked and alone.status == "not_found" and alone.generic:
                 return _not_found(NO_CONTEXT.format(ty=self.kb.target_year)), None
             return alone, None
         reading = complete(question, ctx, doc_label=self._doc_label(ctx.document_id),
                            linked_label=self._linked_labels(ctx.document_id), result_year=self.kb.result_year)
         if fold(reading.question) == fold(question):
-            return alone, None
+            return self._decide(question), None
+        answered = ("answer", "list")
+        # Marked and elliptical: only the completed reading can be meant (no need to try alone).
+        alone = None if marked and reading.elliptical else self._decide(question)
+        if alone is not None and not reading.elliptical and alone.status in answered:
+            return alone, None  # a complete question answered: a topic switch, nothing inherited
         soft = frozenset(self.lexicon.expand(reading.background).split()) - set(self.lexicon.expand(question).split())
         merged = self._decide(reading.question, soft, ctx.passage_id if reading.background else None)
-        answered = ("answer", "list")
-        if not reading.elliptical and alone.status in answered:
-            return alone, None  # a complete question answered: a topic switch, nothing inherited
-        if merged.status == "not_found" and merged.generic and alone.status in answered and not marked:
+        if alone is not None and merged.status == "not_found" and merged.generic and alone.status in answered:
             return alone, None
         if merged.status == "answer" and not reading.document and not self._on_topic(merged, ctx):
             # A follow-up stays on the last answer's topic: a fact from another section answers a

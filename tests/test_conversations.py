@@ -222,9 +222,6 @@ def test_terminal_without_context_asks_what_is_meant(kb_engine) -> None:
     assert reply.startswith(NO_CONTEXT)
 
 
-@pytest.mark.xfail(reason="engine: a short topic of its own after an answer is read as a follow-up and "
-                          "not found, where alone it is answered or offered (reported; bot/engine is not ours)",
-                   strict=False)
 def test_a_short_new_topic_after_an_answer_keeps_its_own_answer(kb_engine) -> None:
     context = kb_engine.ask(Q1).context
     assert kb_engine.ask("kiểm tra", context).status == kb_engine.ask("kiểm tra").status == "clarify"

@@ -80,6 +80,7 @@ _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|
 
 # A follow-up ("còn năm 2024?") with no earlier answer to refer to: ask, never guess.
 NO_CONTEXT = "Bạn hỏi về chỉ tiêu hay nội dung nào? Hãy nêu rõ, ví dụ: “chỉ tiêu kết nạp đảng viên năm {ty}”."
+_RANK = {"answer": 2, "list": 2, "clarify": 1, "not_found": 0}  # how much a decision says
 OFF_TOPIC = "Chưa tìm thấy nội dung này trong phần báo cáo bạn đang hỏi. Bạn có thể hỏi đầy đủ hơn."
 # What, which, who, where: asked in words, answered in words.
 _ASKS_WHAT = re.compile(r"\b(gi|nao|ai|dau|the nao|ra sao|nhu the nao)\b")
@@ -256,14 +257,15 @@ class Engine:
         if fold(reading.question) == fold(question):
             return self._decide(question), None
         answered = ("answer", "list")
-        # Marked and elliptical: only the completed reading can be meant (no need to try alone).
-        alone = None if marked and reading.elliptical else self._decide(question)
+        # Marked and elliptical, or asking only about the last document: only the completed
+        # reading can be meant (no need to try the question alone).
+        alone = None if (marked and reading.elliptical) or reading.document else self._decide(question)
         if alone is not None and not reading.elliptical and alone.status in answered:
             return alone, None  # a complete question answered: a topic switch, nothing inherited
         soft = frozenset(self.lexicon.expand(reading.background).split()) - set(self.lexicon.expand(question).split())
         merged = self._decide(reading.question, soft, ctx.passage_id if reading.background else None)
-        if alone is not None and merged.status == "not_found" and merged.generic and alone.status in answered:
-            return alone, None
+        if alone is not None and merged.status not in answered and _RANK[alone.status] >= _RANK[merged.status]:
+            return alone, None  # not marked as a follow-up, and the reading with the context fails
         if merged.status == "answer" and not reading.document and not self._on_topic(merged, ctx):
             # A follow-up stays on the last answer's topic: a fact from another section answers a
             # different question.

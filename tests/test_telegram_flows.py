@@ -99,6 +99,17 @@ async def test_not_found_points_to_the_lists(telegram_bot) -> None:
         assert unanswered[0].normalized == "thoi tiet hai phong hom nay the nao"
 
 
+async def test_not_given_offers_the_nearest_fact_as_a_button(telegram_bot) -> None:
+    async with telegram_bot() as bot:
+        [reply] = await bot.say(CHAT, "Năm 2023 kết nạp được bao nhiêu đảng viên mới trong doanh nghiệp nhà nước?")
+        assert reply["text"].startswith("Báo cáo không nêu")
+        data = [d for _, d in buttons(reply)]
+        # The fact the report does give comes first, as an entry button; the lists follow.
+        assert data[0].startswith("a:") and data[-3:] == ["l:t:0:", "l:S:0:", "l:d:0:"]
+        [entry] = await bot.press(CHAT, reply["message_id"], data[0])
+        assert "doanh nghiệp tư nhân" in entry["text"]
+
+
 async def test_result_and_target_link_both_ways_and_follow_hook(telegram_bot) -> None:
     async with telegram_bot() as bot:
         [result] = await bot.say(CHAT, "Năm 2023 kết nạp bao nhiêu đảng viên mới?")

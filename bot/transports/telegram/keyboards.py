@@ -134,8 +134,14 @@ def answer_markup(service: AnswerService, answer: Answer) -> InlineKeyboardMarku
                 rows.append([entry_button(service, e, f"{i}. {label(service.kb, e)}")])
         return InlineKeyboardMarkup(rows) if rows else None
     if answer.status == "not_found":
-        return not_found_markup(service)
+        # The nearest facts the report does give (a subject known, a qualifier not), then where to look.
+        rows = [[entry_button(service, e, label(service.kb, e))]
+                for e in (service.get(r.id) for r in answer.results[:NEAREST_BUTTONS]) if e is not None]
+        return InlineKeyboardMarkup([*rows, *not_found_markup(service).inline_keyboard])
     return None
+
+
+NEAREST_BUTTONS = 3
 
 
 def not_found_markup(service: AnswerService) -> InlineKeyboardMarkup:

@@ -24,7 +24,7 @@ FUNCTION_WORDS = frozenset(
     duoc da se cac cua cho voi ve tu den trong tai o ra vao len nhu nhung mot hay hoac roi boi vi
     nen bay gio hien nay xin toi minh hoi biet cu vs con them nua ma thoi ok uhm ntn khi luc
     nam ngay thang dc dk bn cho biet phai ca hien bang so tram phan ty le tong nhat qua bi suat ben sang
-    toan cuoc luot mang nhac toi""".split()
+    toan cuoc luot mang nhac toi gom sau bon bay chin muoi""".split()
 )
 # A word found in more than this share of the report's sentences says little about which fact
 # is meant ("công tác", "thành phố"); it is not held against an answer that lacks it.
@@ -51,6 +51,9 @@ def is_function(token: str) -> bool:
 # Chat particles that are function words at the end of a question only: "… nha" (nhé), but
 # "nhà nước", "nhà văn hóa" inside it.
 FINAL_PARTICLES = frozenset({"nha"})
+# Word pairs that count or ask, whose words alone are content: "bao nhiêu trường hợp" (cases, not
+# a school), "cụ thể là", "như thế nào".
+FUNCTION_PAIRS = frozenset({"truong hop", "cu the", "the nao", "ra sao"})
 
 
 def informative(tokens: Iterable[str]) -> list[str]:
@@ -58,6 +61,9 @@ def informative(tokens: Iterable[str]) -> list[str]:
     tokens = list(tokens)
     if tokens and tokens[-1] in FINAL_PARTICLES:
         tokens = tokens[:-1]
+    for i in range(len(tokens) - 1):
+        if f"{tokens[i]} {tokens[i + 1]}" in FUNCTION_PAIRS:
+            tokens[i] = tokens[i + 1] = ""
     out = []
     for t in dict.fromkeys(tokens):
         if is_function(t) or years_in(t) and len(t) == 4:
@@ -129,9 +135,11 @@ def loose_pairs(tokens: list[str], held: set[str], held_pairs: frozenset[str] | 
     hold, one of their words missing from it: single syllables are too ambiguous once folded
     ("an" of "an ninh", "Hải An") to be checked alone."""
     out = []
-    for a, b in zip(tokens, tokens[1:], strict=False):
+    for i, (a, b) in enumerate(zip(tokens, tokens[1:], strict=False)):
         pair = f"{a} {b}"
         if is_function(a) or is_function(b) or pair in held_pairs or a in typos or b in typos:
+            continue
+        if pair in FUNCTION_PAIRS or _straddles(tokens, i, pair_df):
             continue
         if a in held and b in held:
             continue  # both words held: a reordering
@@ -141,6 +149,15 @@ def loose_pairs(tokens: list[str], held: set[str], held_pairs: frozenset[str] | 
         if 0 < pair_df.get(pair, 0) < COMMON_SHARE * size:
             out.append(pair)
     return out
+
+
+def _straddles(tokens: list[str], i: int, pair_df: dict[str, int]) -> bool:
+    """The pair at i crosses two phrases of the report, each more common than it ("thi hành |
+    kỷ luật": "hành kỷ" is no phrase)."""
+    here = pair_df.get(f"{tokens[i]} {tokens[i + 1]}", 0)
+    before = pair_df.get(f"{tokens[i - 1]} {tokens[i]}", 0) if i > 0 else 0
+    after = pair_df.get(f"{tokens[i + 1]} {tokens[i + 2]}", 0) if i + 2 < len(tokens) else 0
+    return before > here and after > here
 
 
 def leftover(tokens: list[str], held: set[str], held_text: str, df: dict[str, int], size: int,

@@ -139,8 +139,8 @@ def loose_pairs(tokens: list[str], held: set[str], held_pairs: frozenset[str] | 
         pair = f"{a} {b}"
         if is_function(a) or is_function(b) or pair in held_pairs or a in typos or b in typos:
             continue
-        if pair in FUNCTION_PAIRS or _straddles(tokens, i, pair_df):
-            continue
+        if pair in FUNCTION_PAIRS or _straddles(tokens, i, pair_df) or _NUMBER.match(a) or _NUMBER.match(b):
+            continue  # a number or a year is no part of a phrase ("2023 giao")
         if a in held and b in held:
             continue  # both words held: a reordering
         missing = [w for w in (a, b) if w not in held]

@@ -816,6 +816,8 @@ def _states_count(folded: str, intent: Intent) -> bool:
         return False  # "bao nhiêu?" with nothing counted: only the base's figures answer it
     # The number stands right before the thing counted ("10 địa phương"), or an ordinal right
     # after it ("lần thứ XVII").
+    if unit.endswith(" thu"):  # "lần thứ bao nhiêu": the ordinal itself ("lần thứ XVII")
+        return bool(re.search(rf"\b{re.escape(unit)} (\d+|[ivxl]+)\b", folded))
     return bool(re.search(rf"(?<![\w/-])(\d[\d.,]*|[ivxl]+) {re.escape(unit)}\b", folded)
                 or re.search(rf"\b{re.escape(unit)} thu (\d+|[ivxl]+)\b", folded))
 

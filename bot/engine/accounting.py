@@ -24,7 +24,7 @@ FUNCTION_WORDS = frozenset(
     duoc da se cac cua cho voi ve tu den trong tai o ra vao len nhu nhung mot hay hoac roi boi vi
     nen bay gio hien nay xin toi minh hoi biet cu vs con them nua ma thoi ok uhm ntn khi luc
     nam ngay thang dc dk bn cho biet phai ca hien bang so tram phan ty le tong nhat qua bi suat ben sang
-    toan cuoc luot mang nhac toi gom sau bon bay chin muoi""".split()
+    toan cuoc luot mang nhac toi gom sau bon bay chin muoi coi""".split()
 )
 # A word found in more than this share of the report's sentences says little about which fact
 # is meant ("công tác", "thành phố"); it is not held against an answer that lacks it.

@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from bot.engine.accounting import contrasts, informative, leftover, terms_of
+from bot.engine.accounting import answer_type, contrasts, informative, leftover, terms_of
 from bot.engine.codes import find_refs, index_codes, resolve
 from bot.engine.compose import (
     Reply,
@@ -388,7 +388,7 @@ class Engine:
         if d.status == "answer" and len(d.entries) == 1:
             left = self._leftover(q, d.entries[0])
             if not left:
-                return self._statement_over_figure(q, intent, d)
+                return self._statement_over_figure(q, intent, self._statement_over_document(q, intent, d))
             # A sentence replaces the entry only when it holds more of the question than the
             # entry does; otherwise the honest answer is what the report does not give.
             hit = self._best_passage(q, intent)
@@ -401,11 +401,28 @@ class Engine:
                 return self._from_passage(hit, q)
         return d
 
+    def _statement_over_document(self, q: Query, intent: Intent, d: Decision) -> Decision:
+        """A document found for a question that asks something said about it ("điều gì được coi là
+        điểm nhấn…"), not one of its attributes: a sentence that holds clearly more of the question
+        answers, when it cites that document or the question does not ask for a document."""
+        e = d.entries[0]
+        if not isinstance(e, Document) or intent.date or intent.issuer:
+            return d
+        hit = self._best_passage(q, intent)
+        if hit is None or hit.cover < self._cover(q, e) + PASSAGE_OVER_ENTRY:
+            return d
+        cites = bool(e.code) and fold(e.code) in hit.entry.folded
+        if cites or not (intent.doc or _KIND_WORDS["document"].search(q.text) or find_refs(q.text)):
+            return self._from_passage(hit, q)
+        return d
+
     def _statement_over_figure(self, q: Query, intent: Intent, d: Decision) -> Decision:
         """A question asking what, which, who or where ("để làm gì", "điều gì") about a fact
         stated in words is answered by the report's sentence, not by a figure found beside it:
         when the entry is a number without names and a sentence holds at least as much of the
         question, or is the entry's own sentence, the sentence answers."""
+        if d.passage is not None or len(d.entries) != 1:
+            return d
         e = d.entries[0]
         if (intent.count or intent.percent or intent.date or intent.doc or not _ASKS_WHAT.search(q.text)
                 or isinstance(e, Document) or getattr(e, "names", None)):
@@ -643,6 +660,9 @@ class Engine:
         if intent.which and not getattr(top_entry, "names", None):
             named = [self.kb.entries[c] for c in self.kb.children.get(top_entry.id, [])
                      if getattr(self.kb.entries[c], "names", None)]
+            # Only when the kind of answer asked ("tổ chức đảng nào", not "đơn vị nào") is what it names.
+            asked = answer_type(q.tokens)
+            named = [c for c in named if asked <= self._held(c).words]
             if len(named) == 1:
                 top_entry = named[0]  # "tổ chức đảng nào…": the entry that names them
         if best.score >= ANSWER_MIN and not close:

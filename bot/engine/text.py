@@ -106,8 +106,20 @@ class Lexicon:
             out.append(hit if hit else w)
         text = fold(" ".join(out))
         if self._syn_re:
-            text = self._syn_re.sub(lambda m: self._syn_map[m.group(1)], text)
+            text = self._syn_re.sub(lambda m: self._canonical(m, text), text)
         return text
+
+    def _canonical(self, m: re.Match[str], text: str) -> str:
+        """The canonical form of a matched variant, unless the variant stands inside the canonical
+        form already ("thường vụ thành ủy" within "ban thường vụ thành ủy")."""
+        variant = m.group(1)
+        canon = self._syn_map[variant]
+        at = canon.find(variant)
+        if at >= 0:
+            start = m.start() - at
+            if start >= 0 and text[start:start + len(canon)] == canon:
+                return variant
+        return canon
 
 
 @dataclass

@@ -479,18 +479,37 @@ class Engine:
             return None
         hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos, soft=q.soft)
         # A follow-up asking its own question is not answered by the sentence just quoted.
-        return next((h for h in hits if self._passage_fits(h, intent) and h.passage.id != q.shown), None)
+        return next((h for h in hits if self._passage_fits(h, intent, q) and h.passage.id != q.shown), None)
 
-    def _passage_fits(self, hit: PassageHit, intent: Intent) -> bool:
+    def _passage_fits(self, hit: PassageHit, intent: Intent, q: Query) -> bool:
         """A sentence answers when it holds every qualifier (places included) and scores well; a
         count or a percentage asked must stand in it as a number with the thing counted."""
         if hit.leftover or any(f" {p} " not in f" {hit.entry.folded} " for p in intent.places):
             return False
         if intent.count or intent.percent:
-            return hit.score >= PASSAGE_COUNT_MIN and _states_count(hit.entry.folded, intent)
+            return (hit.score >= PASSAGE_COUNT_MIN and _states_count(hit.entry.folded, intent)
+                    and self._count_clause_holds(hit, q, intent))
         if intent.date and not _DATE_IN.search(hit.entry.folded):
             return False
         return hit.score >= PASSAGE_MIN
+
+    def _count_clause_holds(self, hit: PassageHit, q: Query, intent: Intent) -> bool:
+        """The clause that states the number (between semicolons) holds the question's qualifiers:
+        in a long sentence "công an" elsewhere does not qualify "217 chi bộ quân sự"."""
+        assert self.passages is not None
+        unit = " ".join(intent.asked_units[:2])
+        if not unit or intent.percent:
+            return True
+        clauses = [c for c in re.split(r";\s*", hit.passage.text) if unit in fold(c)]
+        if not clauses:
+            return True
+        pe = hit.entry
+        held = set().union(*(self.lexicon.expand(c).split() for c in clauses)) | pe.context
+        text = " ".join(self.lexicon.expand(c) for c in clauses)
+        kind = _INTENT_WORDS.sub(" ", q.text).split()
+        left = leftover(kind, held, text, self.passages.df, self.passages.size, self._terms, q.typos,
+                        self.passages.pair_df)
+        return not [t for t in left if not set(t.split()) <= q.soft]
 
     def _from_passage(self, hit: PassageHit, q: Query) -> Decision:
         assert self.passages is not None

@@ -74,6 +74,7 @@ _DOC_TYPE_WORDS = {
     "nghi quyet": "Nghị quyết", "ket luan": "Kết luận", "chi thi": "Chỉ thị", "ke hoach": "Kế hoạch",
     "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định", "thong bao": "Thông báo",
 }
+_NAMES_DOCUMENT = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban|de an|chuong trinh|quy che|cong van)\b")
 # "theo hướng dẫn nào", "thực hiện kết luận nào": which document (None type: "văn bản nào").
 _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|gi|so may)\b")
 
@@ -553,9 +554,10 @@ class Engine:
         # intent adjustments, not here: those words are not qualifiers of the subject.
         tokens = _INTENT_WORDS.sub(" ", _strip_refs(q.text)).split()  # codes are resolved on their own
         left = leftover(tokens, held.words, held.text, df, size, self._terms, q.typos, pair_df, held.whole)
-        if isinstance(e, Document):
-            # A document is described in the asker's own words (its subject paraphrased); only
-            # who issued it (bodies) and when are held against it, the code being resolved apart.
+        if isinstance(e, Document) and (find_refs(q.text) or _NAMES_DOCUMENT.search(q.text)):
+            # A document asked for is described in the asker's own words (its subject
+            # paraphrased); only who issued it (bodies) and when are held against it, the code
+            # being resolved apart. A question that asks for no document gets no such leniency.
             left = [t for t in left if t in self._terms]
         left += [c for c in contrasts(q.tokens, held.raw) if c not in left]
         # A year the entry is not about ("năm 2022" for a 2023 result) is a qualifier too.

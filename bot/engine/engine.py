@@ -74,6 +74,9 @@ _DOC_TYPE_WORDS = {
     "nghi quyet": "Nghị quyết", "ket luan": "Kết luận", "chi thi": "Chỉ thị", "ke hoach": "Kế hoạch",
     "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định", "thong bao": "Thông báo",
 }
+# "Thông báo phân công nhiệm vụ …?": a question that opens with a document type and asks no
+# number asks for that document.
+_STARTS_WITH_DOC = re.compile(r"^(" + "|".join(k for k in _DOC_TYPE_WORDS if k != "ke hoach") + r")\b")
 _NAMES_DOCUMENT = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban|de an|chuong trinh|quy che|cong van)\b")
 # "theo hướng dẫn nào", "thực hiện kết luận nào": which document (None type: "văn bản nào").
 _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|gi|so may)\b")
@@ -404,46 +407,66 @@ class Engine:
 
     def _statement_over_document(self, q: Query, intent: Intent, d: Decision) -> Decision:
         """A document found for a question that asks something said about it ("điều gì được coi là
-        điểm nhấn…"), not one of its attributes: a sentence that holds clearly more of the question
-        answers, when it cites that document or the question does not ask for a document."""
+        điểm nhấn…", "lĩnh vực dễ sai phạm…"), not one of its attributes: the report's sentence
+        answers when it holds clearly more of the question and cites that document, or when the
+        question asks for no document and the sentence holds more of it or is the document's own."""
         e = d.entries[0]
         if not isinstance(e, Document) or intent.date or intent.issuer:
             return d
         hit = self._best_passage(q, intent)
-        if hit is None or hit.cover < self._cover(q, e) + PASSAGE_OVER_ENTRY:
+        if hit is None:
             return d
+        more = hit.cover >= self._cover(q, e) + PASSAGE_OVER_ENTRY
         cites = bool(e.code) and fold(e.code) in hit.entry.folded
-        if cites or not (intent.doc or _KIND_WORDS["document"].search(q.text) or find_refs(q.text)):
+        asks_document = bool(intent.doc or _NAMES_DOCUMENT.search(q.text) or find_refs(q.text))
+        quote = self.quotes.get(e.id)
+        own = quote is not None and hit.passage.id == quote.id
+        if (more and cites) or (not asks_document and (more or own)):
             return self._from_passage(hit, q)
         return d
 
     def _statement_over_figure(self, q: Query, intent: Intent, d: Decision) -> Decision:
-        """A question asking what, which, who or where ("để làm gì", "điều gì") about a fact
-        stated in words is answered by the report's sentence, not by a figure found beside it:
-        when the entry is a number without names and a sentence holds at least as much of the
-        question, or is the entry's own sentence, the sentence answers."""
+        """A question asking what, which, who or where ("để làm gì", "ở đâu") about a fact stated
+        in words is answered by the report's sentence, not by a figure found beside it: when the
+        entry is a number without names and a sentence holds at least as much of the question, or
+        when the sentence is the entry's own (it states the names with their words: "xã Việt Hải,
+        huyện Cát Hải"), the sentence answers."""
         if d.passage is not None or len(d.entries) != 1:
             return d
         e = d.entries[0]
         if (intent.count or intent.percent or intent.date or intent.doc or not _ASKS_WHAT.search(q.text)
-                or isinstance(e, Document) or getattr(e, "names", None)):
+                or isinstance(e, Document)):
             return d
         hit = self._best_passage(q, intent)
+        if hit is None:
+            return d
         quote = self.quotes.get(e.id)
-        if hit is not None and (hit.cover >= self._cover(q, e) or (quote is not None and hit.passage.id == quote.id)):
+        own = quote is not None and hit.passage.id == quote.id
+        if own or (hit.cover >= self._cover(q, e) and not getattr(e, "names", None)):
             return self._from_passage(hit, q)
         return d
 
     def _asked_document(self, q: Query, intent: Intent, d: Decision) -> Decision:
         """"… theo hướng dẫn nào?": the question asks which document, and the fact found is stated
         in a sentence citing exactly one document of that type: that document is the answer."""
-        m = _WHICH_DOC.search(q.text)
+        which = _WHICH_DOC.search(q.text)
+        opens = None if _ASK.search(q.text) or find_refs(q.text) else _STARTS_WITH_DOC.match(q.text)
+        m = which or opens
         if not m or d.status not in ("answer", "clarify") or not d.entries:
             return d
         wanted = _DOC_TYPE_WORDS.get(m.group(1))
-        if isinstance(d.entries[0], Document):
+        first = d.entries[0]
+        if isinstance(first, Document):
             if d.status == "answer":
-                return d
+                if wanted is None or first.doc_type == wanted or not which:
+                    return d
+                # "Kế hoạch 254 thực hiện nghị quyết nào?": the linked document of the type asked.
+                linked = [self.kb.entries[i] for i in [*first.implements, *self.kb.implemented_by.get(first.id, [])]
+                          if i in self.kb.entries]
+                docs = [x for x in linked if isinstance(x, Document) and x.doc_type == wanted]
+                if len(docs) != 1:
+                    return d
+                return Decision("answer", docs, {docs[0].id: d.scores.get(first.id, 1.0)}, self._answer(docs[0]))
             # Offered a choice: the one document of the asked type among the candidates.
             docs = [e for e in d.entries if isinstance(e, Document) and (wanted is None or e.doc_type == wanted)]
         else:

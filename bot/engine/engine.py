@@ -403,6 +403,14 @@ class Engine:
             hit = self._best_passage(q, intent)
             if hit is not None:
                 return self._from_passage(hit, q)
+        if (d.status == "list" and not any(getattr(e, "names", None) for e in d.entries)
+                and not (_KIND_WORDS["target"].search(q.text) or _KIND_WORDS["document"].search(q.text))):
+            # "những giới, tầng lớp nào": names listed in one sentence, not a list of figures
+            # (entries that hold the names themselves are the answer);
+            # the sentence answers when it holds at least as much of the question as any of them.
+            hit = self._best_passage(q, intent)
+            if hit is not None and hit.cover >= max(self._cover(q, e) for e in d.entries):
+                return self._from_passage(hit, q)
         return d
 
     def _statement_over_document(self, q: Query, intent: Intent, d: Decision) -> Decision:

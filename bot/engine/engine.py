@@ -511,7 +511,16 @@ class Engine:
             return None
         hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos, soft=q.soft)
         # A follow-up asking its own question is not answered by the sentence just quoted.
-        return next((h for h in hits if self._passage_fits(h, intent, q) and h.passage.id != q.shown), None)
+        return next((h for h in hits if self._passage_fits(h, intent, q) and not self._repeats(h, q)), None)
+
+    def _repeats(self, hit: PassageHit, q: Query) -> bool:
+        """A follow-up asking its own question is not answered by the sentence just quoted, unless
+        that sentence itself says what the follow-up names ("còn thành lập đảng bộ mới nào?" after
+        a sentence that goes on to name it; not "nguyên nhân do đâu?")."""
+        if hit.passage.id != q.shown:
+            return False
+        own = [t for t in informative(q.tokens) if t not in q.soft and t not in answer_type(q.tokens)]
+        return not all(t in hit.entry.own for t in own)
 
     def _passage_fits(self, hit: PassageHit, intent: Intent, q: Query) -> bool:
         """A sentence answers when it holds every qualifier (places included) and scores well; a

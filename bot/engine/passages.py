@@ -78,6 +78,8 @@ class PassageIndex:
             ctx_text = [kb.sections[s].title for s in _lineage(kb, p.section)]
             if p.footnote is not None:
                 ctx_text += [r.text for r in referring.get(p.footnote, [])]
+            if p.lead is not None:
+                ctx_text.append(passages[p.lead].text)  # the sentence it continues
             ctx = set(lexicon.expand(" ".join(ctx_text)).split())
             years = years_in(p.text) | {part_year.get(p.section, kb.result_year)}
             path = kb.section_path(p.section) + (f" › chú thích {p.footnote}" if p.footnote else "")

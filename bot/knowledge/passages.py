@@ -38,6 +38,7 @@ class Passage:
     section: str  # section id
     footnote: int | None = None  # the footnote this sentence is part of
     markers: tuple[int, ...] = ()  # footnotes the sentence points to
+    lead: int | None = None  # the sentence before it in the same paragraph (its subject often stands there)
 
 
 def _sentences(text: str, start: int) -> list[tuple[str, int, int]]:
@@ -102,6 +103,7 @@ def build_passages(report: SourceReport) -> list[Passage]:
             heading_line = heading_line or a == line_start + (len(line) - len(line.lstrip()))
         if cursor < line_end:
             segments.append((cursor, line_end))
+        lead: int | None = None
         for a, b in segments:
             chunk = body[a:b]
             if heading_line and a == cursor and not chunk.rstrip().endswith((".", ":")):
@@ -112,7 +114,8 @@ def build_passages(report: SourceReport) -> list[Passage]:
                 if section is None or _is_heading(clean):
                     continue
                 marks = tuple(dict.fromkeys(n for n, off in report.markers if s <= off <= e + 1))
-                passages.append(Passage(len(passages), clean, section, None, marks))
+                passages.append(Passage(len(passages), clean, section, None, marks, lead))
+                lead = len(passages) - 1
         line_start = line_end + 1
     for number in sorted(report.footnotes):
         section = report.footnote_section.get(number)

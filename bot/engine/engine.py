@@ -417,7 +417,7 @@ class Engine:
         """A document found for a question that asks something said about it ("điều gì được coi là
         điểm nhấn…", "lĩnh vực dễ sai phạm…"), not one of its attributes: the report's sentence
         answers when it holds clearly more of the question and cites that document, or when the
-        question asks for no document and the sentence holds more of it or is the document's own."""
+        question asks for no document and the sentence holds as much of it or is the document's own."""
         e = d.entries[0]
         if not isinstance(e, Document) or intent.date or intent.issuer:
             return d
@@ -429,7 +429,7 @@ class Engine:
         asks_document = bool(intent.doc or _NAMES_DOCUMENT.search(q.text) or find_refs(q.text))
         quote = self.quotes.get(e.id)
         own = quote is not None and hit.passage.id == quote.id
-        if (more and cites) or (not asks_document and (more or own)):
+        if (more and cites) or (not asks_document and (own or hit.cover >= self._cover(q, e))):
             return self._from_passage(hit, q)
         return d
 

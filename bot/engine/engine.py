@@ -644,12 +644,12 @@ class Engine:
                 if listed is not None:
                     return listed
             return self._by_code(q, intent, refs)
-        if list_wanted:
+        scored = score_entries(q, self.index, intent)
+        if list_wanted and not self._counts_documents(q, scored):
             listed = self._list(q, intent)
             if listed is not None:
                 return listed
 
-        scored = score_entries(q, self.index, intent)
         if refs:
             scored = self._in_cited_sections(scored, refs, q)
         ry, ty = self.kb.result_year, self.kb.target_year
@@ -736,6 +736,17 @@ class Engine:
             if len(chosen) == 1:
                 return _not_found()
         return Decision("clarify", chosen, scores, clarify_reply(self.kb, chosen))
+
+    def _counts_documents(self, q: Query, scored: list[Scored]) -> bool:
+        """"Những văn bản gì …" whose every word is the title of a result counting documents by type
+        ("Văn bản của Ban Thường vụ về nội chính: 01 chương trình, 03 kế hoạch…"): that result is
+        the answer the report gives, not a list of the documents it happens to cite."""
+        if not scored or not _KIND_WORDS["document"].search(q.text):
+            return False
+        top = scored[0]
+        e = self.kb.entries[top.id]
+        return (isinstance(e, Indicator) and e.id in self.kb.children
+                and top.parts.get("cover", 0.0) >= FULL_COVER and top.parts.get("recall", 0.0) >= FULL_COVER)
 
     def _in_cited_sections(self, scored: list[Scored], refs: list, q: Query) -> list[Scored]:
         """A count asked "theo Kế hoạch 254…": facts of the sections citing that document are the

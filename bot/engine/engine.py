@@ -442,14 +442,17 @@ class Engine:
         if d.passage is not None or len(d.entries) != 1:
             return d
         e = d.entries[0]
-        if (intent.count or intent.percent or intent.date or intent.doc or not _ASKS_WHAT.search(q.text)
-                or isinstance(e, Document)):
+        if intent.percent or intent.date or intent.doc or not _ASKS_WHAT.search(q.text) or isinstance(e, Document):
             return d
         hit = self._best_passage(q, intent)
         if hit is None:
             return d
         quote = self.quotes.get(e.id)
         own = quote is not None and hit.passage.id == quote.id
+        if intent.count:
+            # "đề án gì …, và là 1 trong bao nhiêu địa phương?": a number and a name asked at once;
+            # the entry's own sentence states both.
+            return self._from_passage(hit, q) if own else d
         if own or (hit.cover >= self._cover(q, e) and not getattr(e, "names", None)):
             return self._from_passage(hit, q)
         return d

@@ -670,10 +670,12 @@ def test_provenance_footnote_of_another_section(kb: KnowledgeBase, kb_copy: Path
 
 
 def test_cli_check_source_broken(kb_copy: Path, source_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    replace_once(kb_copy / NEW_MEMBERS_FILE, '{text: "3.482", unit: "đảng viên mới"}', '{text: "9.999", unit: "đảng viên mới"}')
+    text = replace_once(kb_copy / NEW_MEMBERS_FILE, '{text: "3.482", unit: "đảng viên mới"}',
+                        '{text: "9.999", unit: "đảng viên mới"}')
     assert main(["--knowledge", str(kb_copy), "check", "--source", str(source_path)]) == 1
     err = capsys.readouterr().err
-    assert f"error: knowledge/{NEW_MEMBERS_FILE}, entry '{NEW_MEMBERS}', field 'figures.0.text': '9.999'" in err
+    line = line_no(text, '"9.999"')  # the line of the figure itself, not only of its entry
+    assert f"error: knowledge/{NEW_MEMBERS_FILE}:{line}, entry '{NEW_MEMBERS}', field 'figures.0.text': '9.999'" in err
     assert "provenance: 1 error(s)" in err
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from bot.knowledge.schema import (
     Synonyms,
     Target,
 )
-from bot.knowledge.yamlio import YamlError, line_of, load_yaml_file, load_yaml_text
+from bot.knowledge.yamlio import YamlError, field_lines, line_of, load_yaml_file, load_yaml_text
 from bot.normalize import fold
 
 SECTIONS_FILE = "sections.yaml"
@@ -47,6 +48,16 @@ class KnowledgeBase:
     children: dict[str, list[str]] = field(default_factory=dict)
     links: dict[str, list[str]] = field(default_factory=dict)  # indicator ↔ target, both ways
     implemented_by: dict[str, list[str]] = field(default_factory=dict)
+    # entry id → {field path: line} ('' is the entry's own line); section id → line. Kept so that
+    # checks run after loading (provenance against the report) can name the line to fix.
+    lines: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    section_lines: dict[str, int] = field(default_factory=dict, repr=False)
+    sections_file: str = SECTIONS_FILE  # as errors name it: 'knowledge/sections.yaml'
+
+    def line_of(self, entry_id: str, field_path: str | None = None) -> int | None:
+        """The line of an entry's field ('figures.0.text'), else of the entry itself, else None."""
+        known = self.lines.get(entry_id, {})
+        return (known.get(field_path) if field_path else None) or known.get("")
 
     @cached_property
     def result_year(self) -> int:
@@ -149,12 +160,15 @@ def _parse(path: Path, rel: str, text: str | None, errors: list[KbError]) -> Any
 
 
 def data_files(directory: Path) -> list[Path]:
-    """The entry files of a knowledge directory, in a stable order."""
-    return sorted(
+    """The entry files of a knowledge directory, in a stable order. Hidden files (an editor's
+    lock or swap file, ``.targets.yaml``) and ``backups/`` are not part of the base."""
+    # Plainly named files first: the original defines an id, the copy beside it repeats it.
+    return sorted((
         p for p in directory.rglob("*.yaml")
         if p.name not in SPECIAL_FILES or p.parent != directory
         if "backups" not in p.relative_to(directory).parts
-    )
+        if not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    ), key=lambda p: (not _plain_name(p.name), p))
 
 
 def load_base(directory: Path, overrides: dict[str, str] | None = None) -> KnowledgeBase:
@@ -195,8 +209,13 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
     exclusions_file = read_special(EXCLUSIONS_FILE, ExclusionsFile, required=False) or ExclusionsFile()
 
     sections: dict[str, Section] = {}
+    section_lines: dict[str, int] = {}
     if sections_file:
-        for s in sections_file.sections:
+        raw_sections = _raw_sections(directory / SECTIONS_FILE, overrides.get(SECTIONS_FILE))
+        for i, s in enumerate(sections_file.sections):
+            line = line_of(raw_sections, ("sections", i)) if raw_sections is not None else None
+            if line:
+                section_lines.setdefault(s.id, line)
             if s.id in sections:
                 errors.append(KbError(rel(directory / SECTIONS_FILE), "duplicate section id", entry=s.id, field="id"))
             sections[s.id] = s
@@ -209,6 +228,9 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
     entries: dict[str, Entry] = {}
     files: dict[str, str] = {}
     lines: dict[str, int | None] = {}
+    field_line_map: dict[str, dict[str, int]] = {}
+    duplicates: dict[str, list[tuple[KbError, str]]] = defaultdict(list)  # file → its duplicate ids
+    file_sizes: dict[str, int] = {}
     paths = data_files(directory)
     for name in overrides:
         p = directory / name
@@ -228,6 +250,7 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
             errors.extend(_validation_errors(exc, r, data, None, ()))
             continue
         model = MODELS[df.kind]
+        file_sizes[r] = len(df.entries)
         for i, raw in enumerate(df.entries):
             entry_id = raw.get("id") if isinstance(raw, dict) else None
             entry_id = entry_id if isinstance(entry_id, str) else f"#{i + 1}"
@@ -246,19 +269,58 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
                 continue
             line = line_of(data, ("entries", i))
             if entry.id in entries:
-                errors.append(KbError(r, f"duplicate id (first defined in {files[entry.id]})", entry=entry.id, field="id", line=line))
+                dup = KbError(r, f"duplicate id (first defined in {files[entry.id]})", entry=entry.id, field="id", line=line)
+                errors.append(dup)
+                duplicates[r].append((dup, files[entry.id]))
                 continue
             entries[entry.id] = entry  # type: ignore[assignment]
             files[entry.id] = r
             lines[entry.id] = line
+            field_line_map[entry.id] = {"": line or 0, **field_lines(data["entries"][i])}
+    errors = _collapse_stray_copies(errors, duplicates, file_sizes)
 
-    kb = KnowledgeBase(sections, entries, synonyms, exclusions_file.exclusions, files)
+    kb = KnowledgeBase(sections, entries, synonyms, exclusions_file.exclusions, files,
+                       lines=field_line_map, section_lines=section_lines,
+                       sections_file=rel(directory / SECTIONS_FILE))
     errors.extend(_check_references(kb, lines))
     errors.extend(_check_alias_collisions(kb, lines))
     if errors:
         raise KnowledgeError(errors)
     _build_links(kb)
     return kb
+
+
+def _raw_sections(path: Path, text: str | None) -> Any:
+    """sections.yaml parsed again for its lines (it parsed once already, so this cannot fail)."""
+    try:
+        return load_yaml_text(text, str(path)) if text is not None else load_yaml_file(path)
+    except YamlError:  # pragma: no cover - the first parse would have reported it
+        return None
+
+
+def _plain_name(name: str) -> bool:
+    """A file name as the base's own files are named: no spaces, brackets or '~' ("targets
+    (copy).yaml", "targets~.yaml" are copies an editor or a file manager left behind)."""
+    return re.fullmatch(r"[\w.-]+\.ya?ml", name) is not None
+
+
+def _collapse_stray_copies(errors: list[KbError], duplicates: dict[str, list[tuple[KbError, str]]],
+                           sizes: dict[str, int]) -> list[KbError]:
+    """A file whose entries all repeat the ids of another file is a stray copy: one error that says
+    so (on the copy, when its name tells which one it is), instead of one per entry."""
+    for file, dups in duplicates.items():
+        for other in sorted({orig for _, orig in dups}):
+            pair = [err for err, orig in dups if orig == other]
+            if len(pair) < 2 or len(pair) not in (sizes.get(file), sizes.get(other)):
+                continue
+            stray, kept = (other, file) if _plain_name(Path(file).name) and not _plain_name(Path(other).name) \
+                else (file, other)
+            drop = {id(err) for err in pair}
+            errors = [e for e in errors if id(e) not in drop]
+            errors.append(KbError(
+                stray, f"all {len(pair)} entries repeat ids of {kept}: a stray copy? keep one of the two and "
+                       "move the other out of the knowledge folder (old versions belong in backups/)"))
+    return errors
 
 
 def _check_references(kb: KnowledgeBase, lines: dict[str, int | None]) -> list[KbError]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.errors import KbError
 from bot.knowledge.schema import Document, Indicator
-from bot.knowledge.source import SourceReport, clean, read_report
+from bot.knowledge.source import ReportUnreadable, SourceError, SourceReport, clean, read_report
 from bot.normalize import nfc
 
 _WS = re.compile(r"\s+")
@@ -92,25 +92,57 @@ def check_provenance(kb: KnowledgeBase, report: SourceReport) -> list[KbError]:
         for idx, (section, footnote) in enumerate(citations):
             fld = f"cited_in.{idx}" if isinstance(e, Document) else "footnote"
             if section not in report.sections:
-                errors.append(KbError(file, f"section {section!r} is not located in the source", entry=e.id, field="section"))
+                errors.append(KbError(file, f"section {section!r} is not located in the source", entry=e.id, field="section",
+                                      line=kb.line_of(e.id, "section")))
                 continue
             if footnote is not None:
                 owner = report.footnote_section.get(footnote)
                 if owner is None:
-                    errors.append(KbError(file, f"footnote {footnote} does not exist in the source", entry=e.id, field=fld))
+                    errors.append(KbError(file, f"footnote {footnote} does not exist in the source", entry=e.id, field=fld,
+                                      line=kb.line_of(e.id, fld)))
                     continue
                 if owner != section:
                     errors.append(KbError(
-                        file, f"footnote {footnote} is marked in section {owner!r}, not {section!r}", entry=e.id, field=fld))
+                        file, f"footnote {footnote} is marked in section {owner!r}, not {section!r}", entry=e.id, field=fld,
+                                      line=kb.line_of(e.id, fld)))
                     continue
             text = cited_text(section, footnote)
             where = f"footnote {footnote}" if footnote else f"section {section}"
             for fld_name, needle in _entry_texts(e):
                 if text is None or not appears(needle, text):
-                    errors.append(KbError(file, f"{needle!r} does not appear in the text of {where}", entry=e.id, field=fld_name))
+                    errors.append(KbError(file, f"{needle!r} does not appear in the text of {where}", entry=e.id, field=fld_name,
+                                      line=kb.line_of(e.id, fld_name)))
             if isinstance(e, Document) and e.date and idx == 0 and not appears(e.date, text or ""):
-                errors.append(KbError(file, f"{e.date!r} does not appear in the text of {where}", entry=e.id, field="date"))
+                errors.append(KbError(file, f"{e.date!r} does not appear in the text of {where}", entry=e.id, field="date",
+                                      line=kb.line_of(e.id, "date")))
     return errors
+
+
+@dataclass
+class Verified:
+    """A base checked against the report: the parsed report (None when it could not be read),
+    the provenance errors, and why the report could not be read (None when it could)."""
+
+    report: SourceReport | None
+    errors: list[KbError]
+    unreadable: str | None = None
+
+
+def verify_against_report(kb: KnowledgeBase, path: Path) -> Verified:
+    """Check every figure of `kb` against the report at `path` (provenance).
+
+    A report that cannot be read is not an error of the base (``unreadable`` says why; the caller
+    decides); a section whose anchor is not in the report is, on its line of sections.yaml.
+    """
+    try:
+        report = load_source(kb, path)
+    except ReportUnreadable as exc:
+        return Verified(None, [], str(exc))
+    except SourceError as exc:
+        where = KbError(kb.sections_file, f"{exc}; the heading text ('anchor') must be the report's own words",
+                        entry=exc.section, field="anchor", line=kb.section_lines.get(exc.section or ""))
+        return Verified(None, [where])
+    return Verified(report, check_provenance(kb, report))
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,42 @@ class SourceReport:
 
 
 class SourceError(ValueError):
-    """The source cannot be read or a section anchor is not found in it."""
+    """The source cannot be read or a section anchor is not found in it.
+
+    ``section`` names the section whose anchor was not found (None when the file itself is the
+    problem), so a caller can point at the line of ``sections.yaml`` to fix.
+    """
+
+    def __init__(self, message: str, *, section: str | None = None) -> None:
+        super().__init__(message)
+        self.section = section
+
+
+class ReportUnreadable(SourceError):
+    """The report file cannot be read as text (missing, a folder, no permission, not text)."""
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_text(path: Path, what: str = "the source report") -> str:
+    """The text of a report file: UTF-8, or UTF-8/UTF-16 with a byte-order mark (what Word's
+    "Unicode text" export writes). Anything else raises ReportUnreadable with one line that says
+    how to fix it."""
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ReportUnreadable(f"{path}: is a folder, not {what} (give the report's .txt/.md file)") from None
+    except OSError as exc:
+        raise ReportUnreadable(f"{path}: cannot read {what} ({exc.strerror})") from None
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        hint = ("looks like UTF-16 without a byte-order mark" if data[:200].count(b"\x00") > 20
+                else f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        raise ReportUnreadable(f"{path}: {what} is {hint}; save it as UTF-8 text "
+                               "(in Word: Save As › Plain Text › Unicode (UTF-8))") from None
 
 
 def clean(text: str) -> str:
@@ -104,7 +139,8 @@ def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport
     for sid, anchor, depth in anchors:
         idx = body.find(nfc(anchor), pos)
         if idx < 0:
-            raise SourceError(f"section {sid}: anchor {anchor!r} not found in the source after offset {pos}")
+            raise SourceError(f"section {sid}: anchor {anchor!r} not found in the source after offset {pos}",
+                              section=sid)
         sec = SourceSection(id=sid, anchor=anchor, start=idx)
         sections[sid] = sec
         order.append((sec, depth))
@@ -124,11 +160,5 @@ def parse_report(text: str, anchors: list[tuple[str, str, int]]) -> SourceReport
 
 
 def read_report(path: Path, anchors: list[tuple[str, str, int]]) -> SourceReport:
-    """Read and parse the report file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read the source report ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{path}: the source report is not UTF-8 text ({exc.reason})") from exc
-    return parse_report(text, anchors)
+    """Read (see :func:`read_text`) and parse the report file."""
+    return parse_report(read_text(path), anchors)

@@ -88,3 +88,22 @@ def line_of(data: Any, loc: tuple) -> int | None:
         else:
             break
     return line
+
+
+def field_lines(data: Any, prefix: str = "") -> dict[str, int]:
+    """Every field path of parsed data with its line: {'figures.0.text': 41, …} (dotted, as
+    pydantic's error locations read), so a later check can still name the line of a field."""
+    out: dict[str, int] = {}
+    if isinstance(data, LineDict):
+        for key, value in data.items():
+            path = f"{prefix}{key}"
+            if str(key) in data.key_lines:
+                out[path] = data.key_lines[str(key)]
+            out.update(field_lines(value, path + "."))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            line = getattr(value, "__line__", None)
+            if line:
+                out[f"{prefix}{i}"] = line
+            out.update(field_lines(value, f"{prefix}{i}."))
+    return out

@@ -1,5 +1,8 @@
 """Admin operations on the knowledge base: validated reload with an atomic swap, YAML upload with
-a timestamped backup, and what changed. What was there before keeps serving on any error."""
+a timestamped backup, and what changed. What was there before keeps serving on any error.
+
+A new base is checked as the one at start-up is (``bot.services.loading``): schema, links, and every
+figure against the report (REPORT_PATH), whose sentences the new engine quotes too."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from bot.engine.engine import Engine
 from bot.knowledge.base import KnowledgeBase, data_files, load_base
 from bot.knowledge.errors import KbError, KnowledgeError
 from bot.knowledge.schema import Target
+from bot.services.loading import Loaded, load_engine
 
 MAX_UPLOAD_BYTES = 1_000_000
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ya?ml$")
@@ -86,9 +90,13 @@ class AdminService:
     """Reload and upload; `holder.engine` is replaced only after full validation and indexing."""
 
     def __init__(self, holder: EngineHolder, knowledge_dir: Path,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 report: Path | None = None) -> None:
+        """``report``: the report the figures are checked against and quoted from (REPORT_PATH);
+        None: neither (the base is only validated)."""
         self.holder = holder
         self.dir = Path(knowledge_dir)
+        self.report = Path(report) if report is not None else None
         self.clock = clock
         self._lock = asyncio.Lock()
 
@@ -97,19 +105,27 @@ class AdminService:
         async with self._lock:
             return await self._reload()
 
-    async def _reload(self, overrides: dict[str, str] | None = None) -> ReloadReport:
-        try:
-            engine = await asyncio.to_thread(lambda: Engine(load_base(self.dir, overrides)))
-        except KnowledgeError as exc:
-            return ReloadReport(False, errors=exc.errors, message="Cơ sở dữ liệu mới có lỗi; vẫn dùng bản cũ.")
+    def _load(self, overrides: dict[str, str] | None = None) -> Loaded:
+        if self.report is None:  # no report to check against (a service made without one)
+            return Loaded(Engine(load_base(self.dir, overrides)))
+        return load_engine(self.dir, self.report, overrides)
+
+    async def _reload(self, loaded: Loaded | None = None) -> ReloadReport:
+        if loaded is None:
+            try:
+                loaded = await asyncio.to_thread(self._load)
+            except KnowledgeError as exc:
+                return ReloadReport(False, errors=exc.errors, message="Cơ sở dữ liệu mới có lỗi; vẫn dùng bản cũ.")
+        engine = loaded.engine
         old = self.holder.kb
         change = diff(old, engine.kb)
         removed_targets = [
             eid for eid in change.removed if isinstance(old.entries[eid], Target)
         ]
         self.holder.engine = engine
+        warning = f" Lưu ý: {loaded.warning}." if loaded.warning else ""
         return ReloadReport(True, change, removed_targets=removed_targets,
-                            message=f"Đã nạp lại: {len(engine.kb.entries)} mục ({change.summary()}).")
+                            message=f"Đã nạp lại: {len(engine.kb.entries)} mục ({change.summary()}).{warning}")
 
     def _target_path(self, name: str) -> Path:
         """Where an uploaded file goes: the existing file of that name anywhere in the base, or the top."""
@@ -135,11 +151,13 @@ class AdminService:
             path = self._target_path(name)
             rel = str(path.relative_to(self.dir))
             try:
-                await asyncio.to_thread(lambda: load_base(self.dir, {rel: text}))
+                loaded = await asyncio.to_thread(self._load, {rel: text})
             except KnowledgeError as exc:
                 return ReloadReport(False, errors=exc.errors, message=f"Tệp {name} không hợp lệ; không ghi gì.")
             backup = await asyncio.to_thread(self._write_atomic, path, text)
-            report = await self._reload()
+            # The engine validated with the upload is the one swapped in: the files on disk are now
+            # exactly what it was built from (other edits wait for the next /reload).
+            report = await self._reload(loaded)
             report.backup = backup
             if report.ok:
                 report.message = f"Đã ghi {rel}" + (f" (bản cũ lưu ở {backup.name})" if backup else "") + ". " + report.message

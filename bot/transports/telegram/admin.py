@@ -242,7 +242,9 @@ def remove_sighup() -> None:
 def register(application: Application, knowledge_dir: Path | None = None) -> AdminService:
     """The admin commands and the document upload."""
     svc = services_of(application)
-    admin = AdminService(svc.answers, Path(knowledge_dir or svc.settings.knowledge_dir))  # type: ignore[arg-type]
+    # Reloads and uploads are checked against the report the bot quotes (REPORT_PATH), as at start.
+    admin = AdminService(svc.answers, Path(knowledge_dir or svc.settings.knowledge_dir),  # type: ignore[arg-type]
+                         report=svc.settings.report_path)
     application.bot_data[ADMIN] = admin
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))

@@ -144,11 +144,11 @@ async def test_service_keeps_one_conversation_per_chat_and_user(kb_engine) -> No
     service = AnswerService(kb_engine)
     assert "3.482" in (await service.ask(Q1, 1, 1)).text
     second = await service.ask(Q2, 1, 1)
-    assert second.understood is not None and "4000 - 4100 đảng viên mới (kế hoạch năm 2023)" in second.text
+    assert second.understood is not None and "Kế hoạch năm 2023: 4000 - 4100 đảng viên mới" in second.text
     assert (await service.ask(Q2, -5, 1)).text.startswith(NO_CONTEXT)  # same user, another chat
     assert (await service.ask(Q2, 1, 2)).text.startswith(NO_CONTEXT)  # same chat, another user
     third = await service.ask(Q3, 1, 1)
-    assert "3.800 - 3.900 đảng viên (chỉ tiêu năm 2024)" in third.text
+    assert "Chỉ tiêu năm 2024: 3.800 - 3.900 đảng viên" in third.text
     assert service.conversations.get((1, 1)) == third.context
     # Without a chat id a question is a one-off: no context read, none kept.
     assert (await service.ask(Q2, None, None)).text.startswith(NO_CONTEXT)
@@ -172,7 +172,7 @@ async def test_a_chosen_entry_is_what_the_next_follow_up_refers_to(kb_engine) ->
     assert chosen is not None and chosen.text.startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng")
     follow = await service.ask("còn năm 2024?", 1, 1)
     assert follow.understood is not None
-    assert "25 - 30 lượt tổ chức đảng (chỉ tiêu năm 2024)" in follow.text
+    assert "Chỉ tiêu năm 2024: 25 - 30 lượt tổ chức đảng" in follow.text
     # A document: "nó" is that document.
     service.entry("nq-45-nq-tw", 1, 1)
     assert "24/01/2019" in (await service.ask("nó ban hành ngày nào?", 1, 1)).text
@@ -210,8 +210,8 @@ def chat(kb_engine, *lines: str) -> list[str]:
 def test_terminal_session_is_one_conversation(kb_engine) -> None:
     first, second, third, chosen, fourth = chat(kb_engine, Q1, Q2, Q3, "1", "còn kết quả 2023?")
     assert "3.482 đảng viên mới" in first
-    assert second.startswith("(hiểu là:") and "4000 - 4100 đảng viên mới (kế hoạch năm 2023)" in second
-    assert third.startswith("(hiểu là:") and "3.800 - 3.900 đảng viên (chỉ tiêu năm 2024)" in third
+    assert second.startswith("(hiểu là:") and "Kế hoạch năm 2023: 4000 - 4100 đảng viên mới" in second
+    assert third.startswith("(hiểu là:") and "Chỉ tiêu năm 2024: 3.800 - 3.900 đảng viên" in third
     # "1" chose the first related entry (the 2023 result); the follow-up refers to it.
     assert chosen.startswith("Kết nạp đảng viên mới đến 31/10/2023")
     assert fourth.startswith("(hiểu là:") and "3.482 đảng viên mới" in fourth

@@ -349,3 +349,25 @@ def test_places_match_their_diacritics(engine: Engine) -> None:
     assert lx.places_in(analyse("đã nâng cao chất lượng đảng viên", lx)) == []
     assert lx.places_in(analyse("da nang cao chat luong dang vien", lx)) == []
     assert lx.places_in(analyse("da nang ket nap bao nhieu dang vien", lx)) == ["da nang"]
+
+
+def test_yes_no_and_comparison_answered_in_words(engine: Engine) -> None:
+    a = engine.ask("Năm 2023 kết nạp đảng viên mới có đạt kế hoạch không?")
+    assert a.text.startswith("Chưa đạt kế hoạch: 3.482 / kế hoạch 4000 - 4100 (85%)")
+    b = engine.ask("kết nạp đảng viên trong doanh nghiệp tư nhân có vượt kế hoạch ko")
+    assert b.text.startswith("Vượt kế hoạch: 410/350") and "117,2%" in b.text.splitlines()[0]
+    c = engine.ask("Năm 2023 kết nạp đảng viên mới tăng hay giảm so với cùng kỳ?")
+    assert c.text.startswith("Tăng: bằng 122% so với cùng kỳ")
+    # A plain question gets no verdict line.
+    assert not engine.ask("Năm 2023 kết nạp bao nhiêu đảng viên mới?").text.startswith(("Đạt", "Chưa", "Vượt"))
+
+
+def test_reply_parts_are_labelled_once(engine: Engine) -> None:
+    a = engine.ask("Năm 2023 thành phố kết nạp được bao nhiêu đảng viên mới?")
+    lines = a.reply.lines
+    assert lines[:3] == ["Kết quả (tính đến 31/10/2023): 3.482 đảng viên mới", "Kế hoạch: 4000 - 4100 đảng viên mới",
+                         "Đạt: 85% kế hoạch"]
+    # The plan is said once: the linked 2023 plan adds nothing and is not repeated.
+    assert sum("4000 - 4100" in line for line in lines) == 1
+    b = engine.ask("BTV Thành ủy giám sát bao nhiêu tổ chức đảng năm 2023?")
+    assert b.reply.lines[0] == "Kết quả (năm 2023): 47 tổ chức đảng" and "Đạt: 391% kế hoạch" in b.reply.lines

@@ -49,7 +49,7 @@ async def test_targets_paging_edits_the_message_and_items_open(telegram_bot, emu
         await bot.press(CHAT, page["message_id"], data_of(edited, "◀"), n=0)
         await emulator.wait_for(lambda: emulator.get_message(CHAT, page["message_id"])["text"] == first_text)
         [answer] = await bot.press(CHAT, page["message_id"], data_of(page, "2. "))
-        assert answer["text"].startswith("Chỉ tiêu thành lập tổ chức đảng năm 2024\n45 tổ chức đảng")
+        assert answer["text"].startswith("Chỉ tiêu thành lập tổ chức đảng năm 2024\nChỉ tiêu năm 2024: 45 tổ chức đảng")
 
 
 async def test_results_sections_then_a_section_with_paging(telegram_bot, emulator: Emulator) -> None:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.schema import Document, Entry, Indicator, Target
+from bot.knowledge.schema import Document, Entry, Figure, Indicator, Target
 
 NOT_FOUND = "Chưa tìm thấy nội dung này trong báo cáo."
 NOT_FOUND_HINT = "Bạn có thể xem /chitieu (các chỉ tiêu), /ketqua (các kết quả) hoặc /vanban (văn bản được trích dẫn)."
@@ -31,10 +31,12 @@ class Reply:
     quote: str = ""
     marks: list[tuple[int, int]] = field(default_factory=list)
     reading: str = ""  # how a follow-up was understood, shown first so a wrong reading is seen
+    verdict: str = ""  # a yes/no or comparison question answered in words ("Chưa đạt: …"), first
 
     def plain(self) -> str:
         """Plain text (terminal chat, ask --json)."""
         parts = [f"({READING_LABEL}: {self.reading})"] if self.reading else []
+        parts += [self.verdict] if self.verdict else []
         parts += [self.heading] if self.heading else []
         parts += self.lines
         if self.quote:
@@ -47,6 +49,7 @@ class Reply:
         """Telegram HTML: every knowledge-base string escaped; the heading and the words of the
         quote that answer in bold."""
         parts = [f"<i>({READING_LABEL}: {html.escape(self.reading)})</i>"] if self.reading else []
+        parts += [f"<b>{html.escape(self.verdict)}</b>"] if self.verdict else []
         parts += [f"<b>{html.escape(self.heading)}</b>"] if self.heading else []
         parts += [html.escape(line) for line in self.lines]
         if self.quote:
@@ -153,24 +156,82 @@ def not_given_reply(words: list[str], kb: KnowledgeBase, nearest: Entry) -> Repl
     )
 
 
+# The labelled parts of a result, in the order a reply shows them (role → label).
+PART_LABELS = {"value": "Kết quả", "expected": "Dự kiến cả năm", "plan": "Kế hoạch", "percent_of_plan": "Đạt",
+               "compare": "So với cùng kỳ"}
+
+
+def _part(f: Figure) -> str:
+    """A figure without the label its role already gives ("4000 - 4100 đảng viên mới")."""
+    unit = f.unit or ("kế hoạch" if f.role == "percent_of_plan" else "")
+    return " ".join(p for p in (f.label, f.text, unit) if p)
+
+
+def figure_lines(kb: KnowledgeBase, e: Indicator | Target) -> list[str]:
+    """Result, plan and % of plan as separate labelled parts ("Kết quả (tính đến 31/10/2023): …",
+    "Kế hoạch: …", "Đạt: 85% kế hoạch"); a target as "Chỉ tiêu năm 2024: …"."""
+    if isinstance(e, Target):
+        return [f"{_period(kb, e)[0].upper()}{_period(kb, e)[1:]}: " + "; ".join(f.display() for f in e.figures)]
+    by_role: dict[str, list[Figure]] = {}
+    for f in e.figures:
+        by_role.setdefault("value" if f.role == "detail" else f.role, []).append(f)
+    lines = []
+    for role, label in PART_LABELS.items():
+        figs = by_role.get(role)
+        if figs:
+            head = f"{label} ({e.period})" if role == "value" and e.period else label
+            lines.append(f"{head}: " + "; ".join(_part(f) for f in figs))
+    if e.names and not any(n in " ".join(lines) for n in e.names):
+        lines.append("Gồm: " + ", ".join(e.names))
+    return lines
+
+
 def _entry_reply(kb: KnowledgeBase, e: Entry) -> Reply:
     figure = kb.figure(e)
     if isinstance(e, Document):
         return Reply(heading=e.title, lines=[figure], source=kb.entry_section(e))
-    lines = [f"{figure} ({_period(kb, e)})"]
+    lines = figure_lines(kb, e)
+    said = {f.text for f in e.figures}
     for other_id in kb.links.get(e.id, [])[:2]:
         other = kb.entries[other_id]
+        if isinstance(other, Target | Indicator) and {f.text for f in other.figures} <= said:
+            continue  # its figures are already in the reply ("kế hoạch 4000 - 4100" twice)
+        # Only what the reply has not said yet ("kế hoạch 4000 - 4100" is not repeated).
+        fresh = "; ".join(f.display() for f in getattr(other, "figures", []) if f.text not in said) or kb.figure(other)
         if isinstance(other, Target) and isinstance(e, Indicator):
             word = "Chỉ tiêu" if other.year == kb.target_year else "Kế hoạch"
-            lines.append(f"{word} năm {other.year}: {kb.figure(other)}")
+            lines.append(f"{word} năm {other.year}: {fresh}")
         elif isinstance(other, Indicator) and isinstance(e, Target):
-            lines.append(f"Kết quả năm {other.year}: {kb.figure(other)} ({other.period})")
+            lines.append(f"Kết quả năm {other.year} ({other.period}): {fresh}")
         else:
-            lines.append(f"Liên quan: {other.title}: {kb.figure(other)}")
-    kids = kb.children.get(e.id, []) if isinstance(e, Indicator) else []
+            lines.append(f"Liên quan: {other.title}: {fresh}")
+    kids = [kb.entries[c] for c in kb.children.get(e.id, [])] if isinstance(e, Indicator) else []
+    # A part whose figures the reply already states is not repeated as a detail.
+    kids = [k for k in kids if not {f.text for f in getattr(k, "figures", [])} <= said]
     if kids and len(kids) <= 4:
-        lines.append("Chi tiết: " + "; ".join(f"{kb.entries[c].title}: {kb.figure(kb.entries[c])}" for c in kids))
+        lines.append("Chi tiết: " + "; ".join(f"{k.title}: {kb.figure(k)}" for k in kids))
     return Reply(heading=e.title, lines=lines, source=kb.entry_section(e))
+
+
+def verdict(kb: KnowledgeBase, e: Entry, kind: str) -> str:
+    """A yes/no question on meeting the plan, or a comparison with the same period last year,
+    answered in words from the entry's figures ("Chưa đạt: 3.482 / kế hoạch 4000 - 4100 (85%)",
+    "Tăng: bằng 122% so với cùng kỳ"); empty when the report gives no figure to judge by."""
+    if not isinstance(e, Indicator):
+        return ""
+    role = {f.role: f for f in reversed(e.figures)}
+    if kind == "compare" and "compare" in role:
+        f = role["compare"]
+        n = f.numbers[0] if f.numbers else 100.0
+        word = "Tăng" if n > 100 else "Giảm" if n < 100 else "Bằng cùng kỳ"
+        return f"{word}: {_part(f)}"
+    if kind == "yes_no" and "percent_of_plan" in role:
+        p, value, plan = role["percent_of_plan"], role.get("value"), role.get("plan")
+        n = p.numbers[0] if p.numbers else 0.0
+        word = "Vượt kế hoạch" if n > 100 else "Đạt kế hoạch" if n == 100 else "Chưa đạt kế hoạch"
+        parts = [value.text if value else "", f"kế hoạch {plan.text}" if plan else ""]
+        return f"{word}: " + " / ".join(x for x in parts if x) + f" ({p.text})"
+    return ""
 
 
 def multi_reply(kb: KnowledgeBase, entries: list[Entry]) -> Reply:

@@ -19,6 +19,7 @@ from bot.engine.compose import (
     passage_reply,
     quote_clause,
     quote_excerpt,
+    verdict,
 )
 from bot.engine.followup import Context, complete, has_marker
 from bot.engine.index import STOPWORDS, Index, build_index, years_in
@@ -387,6 +388,16 @@ class Engine:
         """Understand and retrieve (the structured base first), then verify the choice against the
         question's words; a report sentence answers what no entry holds."""
         intent = read_intent(q, self.index)
+        d = self._with_verdict(intent, self._decide_one_inner(q, intent))
+        return d
+
+    def _with_verdict(self, intent: Intent, d: Decision) -> Decision:
+        """A yes/no or comparison question gets its answer in words first."""
+        if d.status == "answer" and len(d.entries) == 1 and d.passage is None and (intent.yes_no or intent.compare):
+            d.reply.verdict = verdict(self.kb, d.entries[0], "compare" if intent.compare else "yes_no")
+        return d
+
+    def _decide_one_inner(self, q: Query, intent: Intent) -> Decision:
         d = self._decide_structured(q, intent)
         d = self._asked_document(q, intent, d)
         if d.status == "answer" and len(d.entries) == 1:

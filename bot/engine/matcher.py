@@ -16,6 +16,9 @@ from bot.engine.text import Query
 from bot.knowledge.schema import Document, Indicator, Target
 
 _RESULT = re.compile(r"\b(thuc te|da dat|dat duoc|thuc hien duoc|ket qua thuc hien)\b")
+# "có đạt kế hoạch không?", "đã vượt chỉ tiêu chưa?" (no number asked before the last word).
+_YES_NO = re.compile(r"\b(dat|vuot|hoan thanh)\b(?:(?!\b(?:bao nhieu|may)\b).){0,60}\b(khong|chua|ko|hok|khum|k)\s*\??\s*$")
+_COMPARE = re.compile(r"\b(tang hay giam|giam hay tang|so voi cung ky|so voi nam truoc|tang (?:khong|chua)|giam (?:khong|chua))\b")
 _PLAN = re.compile(r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|dat muc tieu)\b")
 _PLAN_PERCENT = re.compile(
     r"(%|phan tram|ty le)[^?]{0,30}(ke hoach)|(so|so voi) ke hoach|ke hoach[^?]{0,6}(%|phan tram)"
@@ -37,7 +40,7 @@ _MONEY_ASKED = re.compile(r"^(?:tien|ty|trieu|(?:ty |trieu )?dong(?! chi))\b")
 
 
 # The words that say which kind of figure is asked (plan, expected, to date, percentage).
-KIND_PATTERNS = (_PLAN, _EXPECTED, _AS_OF, _PERCENT, _RESULT)
+KIND_PATTERNS = (_PLAN, _EXPECTED, _AS_OF, _PERCENT, _RESULT, _YES_NO, _COMPARE)
 
 
 def asks_money(asked: list[str]) -> bool:
@@ -86,11 +89,14 @@ class Intent:
     target_year: int
     which: bool
     result: bool = False  # the result is asked in so many words ("thực tế", "đã đạt"), not a plan
+    yes_no: bool = False  # "có đạt kế hoạch không?": answered in words first
+    compare: bool = False  # "tăng hay giảm so với cùng kỳ?": answered in words first
 
 
 def read_intent(q: Query, index: Index) -> Intent:
     """Read the question's intent features."""
     t = q.text
+    yes_no = bool(_YES_NO.search(t))
     asked: list[str] = []
     m = re.search(r"\b(?:bao nhieu|may)\b((?: \S+){1,3})", t)
     if m:
@@ -107,7 +113,7 @@ def read_intent(q: Query, index: Index) -> Intent:
     )
     return Intent(
         years=years_in(t),
-        plan=bool(_PLAN.search(t)),
+        plan=bool(_PLAN.search(t)) and not yes_no,  # "có đạt kế hoạch không": the plan is the yardstick
         plan_percent=bool(_PLAN_PERCENT.search(t)),
         expected=bool(_EXPECTED.search(t)),
         as_of=bool(_AS_OF.search(t)),
@@ -123,6 +129,8 @@ def read_intent(q: Query, index: Index) -> Intent:
         result_year=index.kb.result_year,
         target_year=index.kb.target_year,
         result=bool(_RESULT.search(t)) and not _PLAN.search(t),
+        yes_no=yes_no,
+        compare=bool(_COMPARE.search(t)),
         result_of_target_year=(
             years_in(t) == {index.kb.target_year} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
             and not _PLAN.search(t)
@@ -263,8 +271,8 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query, idf: dict[str, float]) -> floa
             adj -= 0.08
         if it.plan_percent:
             adj -= 0.06
-        if it.result:
-            adj -= 0.1
+        if it.result or it.yes_no:
+            adj -= 0.1  # a result asked, or judged against its plan: not the plan itself
     elif isinstance(e, Indicator):
         if it.plan and not it.plan_percent and not ei.has_plan_percent:
             adj -= 0.05

@@ -371,3 +371,19 @@ def test_reply_parts_are_labelled_once(engine: Engine) -> None:
     assert sum("4000 - 4100" in line for line in lines) == 1
     b = engine.ask("BTV Thành ủy giám sát bao nhiêu tổ chức đảng năm 2023?")
     assert b.reply.lines[0] == "Kết quả (năm 2023): 47 tổ chức đảng" and "Đạt: 391% kế hoạch" in b.reply.lines
+
+
+def test_a_part_is_named_by_most_of_its_own_words(engine: Engine) -> None:
+    # "xây dựng" is one common word of "xây dựng nông thôn mới kiểu mẫu": the total is asked.
+    a = engine.ask("Số mô hình Dân vận khéo đã xây dựng trong năm 2023 là bao nhiêu?")
+    assert a.status == "answer" and "2.051" in a.results[0].figure
+    # "cấp xã" names its part, however far behind the total it scores.
+    b = engine.ask("bao nhiêu cuộc đối thoại trực tiếp cấp xã")
+    assert b.status == "answer" and "506" in b.results[0].figure
+
+
+def test_a_date_asked_before_the_linked_document_is_the_found_ones(engine: Engine) -> None:
+    a = engine.ask("KH 254 của Thành ủy ngày nào ban hành và thực hiện NQ nào?")
+    assert a.status == "answer" and a.results[0].figure.startswith("Kế hoạch số 254-KH/TU ngày 31/5/2023")
+    b = engine.ask("Kế hoạch 254 thực hiện nghị quyết nào, nghị quyết đó ban hành ngày nào?")
+    assert b.status == "answer" and b.results[0].figure.startswith("Nghị quyết số 28-NQ/TW")

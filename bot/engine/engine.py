@@ -78,6 +78,7 @@ _DOC_TYPE_WORDS = {
 # "Thông báo phân công nhiệm vụ …?": a question that opens with a document type and asks no
 # number asks for that document.
 _STARTS_WITH_DOC = re.compile(r"^(" + "|".join(k for k in _DOC_TYPE_WORDS if k != "ke hoach") + r")\b")
+_ASKS_ATTRIBUTE = re.compile(r"\b(ngay nao|ngay ban hanh|ban hanh ngay|ngay may|khi nao|cua ai|co quan nao|ai ban hanh)\b")
 _NAMES_DOCUMENT = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban|de an|chuong trinh|quy che|cong van)\b")
 # "theo hướng dẫn nào", "thực hiện kết luận nào": which document (None type: "văn bản nào").
 _WHICH_DOC = re.compile(r"\b(" + "|".join(_DOC_TYPE_WORDS) + r"|van ban) (?:nao|gi|so may)\b")
@@ -480,7 +481,7 @@ class Engine:
         first = d.entries[0]
         if isinstance(first, Document):
             if d.status == "answer":
-                if wanted is None or first.doc_type == wanted or not which:
+                if wanted is None or first.doc_type == wanted or not which or self._asks_of_found(q, intent, which):
                     return d
                 # "Kế hoạch 254 thực hiện nghị quyết nào?": the linked document of the type asked.
                 linked = [self.kb.entries[i] for i in [*first.implements, *self.kb.implemented_by.get(first.id, [])]
@@ -503,6 +504,15 @@ class Engine:
         if len(docs) != 1:
             return d
         return Decision("answer", docs, {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))
+
+    def _asks_of_found(self, q: Query, intent: Intent, which: re.Match[str]) -> bool:
+        """"Kế hoạch 254 ban hành ngày nào, thực hiện nghị quyết nào?": a date or issuer asked
+        before the linked document is named is asked of the document found, which then answers;
+        after it ("…nghị quyết nào, nghị quyết đó ngày nào") it is asked of the linked one."""
+        if not (intent.date or intent.issuer):
+            return False
+        m = _ASKS_ATTRIBUTE.search(q.text)
+        return m is not None and m.start() < which.start()
 
     def cited_documents(self, e: Entry) -> list[Document]:
         """The documents cited by the clause of the report sentence an entry comes from (the whole
@@ -698,10 +708,13 @@ class Engine:
             # A total on top, one of its parts close behind and named by the question ("cấp huyện"):
             # the part is what is asked. (Parts are often written with fewer words than their total.)
             # The part need not score close: its words are fewer, and the question names it.
+            # It must be named by most of what sets it apart ("cấp xã"), not by one common word of
+            # a longer name ("xây dựng" of "xây dựng nông thôn mới kiểu mẫu"); several parts
+            # named even loosely are left to the breakdown below.
             named = [s for s in scored[1:10] if s.score >= ANSWER_MIN
                      and getattr(self.kb.entries[s.id], "parent", None) == top_entry.id
-                     and self._names_child(q, self.kb.entries[s.id], top_entry)]
-            if len(named) == 1:
+                     and self._names_child(q, self.kb.entries[s.id], top_entry, strict=False)]
+            if len(named) == 1 and self._names_child(q, self.kb.entries[named[0].id], top_entry):
                 best, top_entry = named[0], self.kb.entries[named[0].id]
         missing = self._lacks_asked(intent, top_entry)
         if missing:
@@ -793,8 +806,9 @@ class Engine:
         pa, pb = getattr(a, "parent", None), getattr(b, "parent", None)
         return (pa is not None and pa == pb) or pa == b.id or pb == a.id
 
-    def _names_child(self, q: Query, child: Entry, parent: Entry) -> bool:
-        """True when the question has words of the child's title that the parent's title lacks."""
+    def _names_child(self, q: Query, child: Entry, parent: Entry, strict: bool = True) -> bool:
+        """True when the question has words of the child's title that the parent's title lacks
+        (``strict``: at least half of those words)."""
         # Words of the child's title that no other member of the family has in its title tell it
         # apart: "cảnh cáo", "cấp xã"; not "đảng viên bị", which its siblings share.
         words = set(self.lexicon.expand(child.title).split()) - STOPWORDS
@@ -803,6 +817,8 @@ class Engine:
                 words -= set(self.lexicon.expand(self.kb.entries[other_id].title).split())
         # Years and numbers place a fact in time; they do not name a part ("năm 2023").
         words = {w for w in words if not any(c.isdigit() for c in w) and w not in _TIME_WORDS}
+        if strict and len(words & set(q.tokens)) * 2 < len(words):
+            return False
         # A word of a name counts in that name only: "phố" of "tổ dân phố" does not name "thành phố".
         title = self.lexicon.expand(child.title).split()
         pairs = {f"{a} {b}" for a, b in zip(title, title[1:], strict=False)}

@@ -1,29 +1,44 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two stamps: running the bot needs only the runtime dependencies; the tests add the dev tools.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint install clean bench
+.PHONY: run test lint install install-run clean bench doctor
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(PY)
+	@echo "Installing the bot's runtime dependencies into $(VENV) (first run only, about a minute)..."
+	$(PY) -m pip install --progress-bar on -e .
+	touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(DEV_STAMP): pyproject.toml | $(PY)
+	@echo "Installing the bot with its development tools into $(VENV)..."
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
+	touch $(RUN_STAMP) $(DEV_STAMP)
+
+install: $(DEV_STAMP)
+
+install-run: $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(PY) -m bot run-or-chat
 
-lint: $(STAMP)
+doctor: $(RUN_STAMP)
+	$(PY) -m bot doctor
+
+lint: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) -m bot bench
 
 clean:

@@ -1,4 +1,10 @@
-"""Command-line interface: check, kb, extract, ask, chat, run, bench."""
+"""Command-line interface: check, kb, extract, ask, chat, run, doctor, backup, bench.
+
+Every command reads ONE settings object (``.env``, then the environment, then the global flags
+``--knowledge``, ``--report`` and ``--debug``, which may stand before or after the command), so
+``check`` checks the base that ``run`` serves. A failure the user can fix ends in one line
+(``bot.failure``).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,46 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.failure import OperatorError
 from bot.knowledge.base import KnowledgeBase, load_base
 from bot.knowledge.errors import KnowledgeError
 from bot.knowledge.source import DEFAULT_REPORT as DEFAULT_SOURCE
-from bot.knowledge.source import SourceError
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings of this run: .env, then the environment, then --knowledge/--report/--debug."""
+    settings = getattr(args, "settings", None)
+    if settings is None:
+        settings = args.settings = load_cli_settings(args)
+    return settings
+
+
+def load_cli_settings(args: argparse.Namespace) -> Settings:
+    """Read the settings with the global flags on top (raises SettingsError, one line)."""
+    overrides: dict[str, object] = {}
+    if getattr(args, "knowledge", None):
+        overrides["knowledge_dir"] = Path(args.knowledge)
+    if getattr(args, "report", None):
+        overrides["report_path"] = Path(args.report)
+    if getattr(args, "debug", False):
+        overrides["log_level"] = "DEBUG"
+    return load_settings(**overrides)
 
 
 def knowledge_dir(args: argparse.Namespace) -> Path:
-    """The knowledge directory: --knowledge, else $KNOWLEDGE_DIR, else ./knowledge."""
-    return Path(args.knowledge or os.environ.get("KNOWLEDGE_DIR") or "knowledge")
+    """The knowledge directory: --knowledge, else KNOWLEDGE_DIR (environment or .env), else ./knowledge."""
+    return Path(settings_of(args).knowledge_dir)
+
+
+def check_command(args: argparse.Namespace) -> str:
+    """`python -m bot check` with the flags this run was given: it then checks the same base."""
+    flags = "".join(f" --{name} {getattr(args, name)}" for name in ("knowledge", "report") if getattr(args, name, None))
+    return f"python -m bot{flags} check"
 
 
 def _load(args: argparse.Namespace) -> KnowledgeBase:
@@ -25,9 +59,12 @@ def _load(args: argparse.Namespace) -> KnowledgeBase:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the base; with --source check provenance, with --coverage list uncovered figures."""
-    from bot.knowledge.provenance import check_coverage, check_provenance, load_source
+    """Validate the base and check every figure against the report (REPORT_PATH, or --source;
+    --no-source skips it); with --coverage list the report's figures no entry holds."""
+    from bot.knowledge.provenance import check_coverage, verify_against_report
 
+    if args.no_source and (args.source or args.coverage):
+        raise OperatorError("--no-source cannot go with --source or --coverage (they need the report)", 2)
     try:
         kb = _load(args)
     except KnowledgeError as exc:
@@ -38,24 +75,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     counts = {k: len(kb.of_kind(k)) for k in ("indicator", "target", "document")}
     print(f"knowledge base OK: {len(kb.entries)} entries ({', '.join(f'{v} {k}s' for k, v in counts.items())}), "
           f"{len(kb.sections)} sections")
-    if not (args.source or args.coverage):
+    if args.no_source:
         return 0
-    source = Path(args.source) if args.source else DEFAULT_SOURCE
-    try:
-        report = load_source(kb, source)
-    except SourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    source = Path(args.source) if args.source else Path(settings_of(args).report_path)
+    verified = verify_against_report(kb, source)
+    if verified.unreadable:
+        where = "--source" if args.source else "REPORT_PATH (or --report)"
+        raise OperatorError(f"{verified.unreadable}; point {where} at the report, "
+                            "or pass --no-source to check the knowledge files only")
     status = 0
-    errors = check_provenance(kb, report)
+    errors = verified.errors
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     if errors:
-        print(f"provenance: {len(errors)} error(s)", file=sys.stderr)
+        print(f"provenance: {len(errors)} error(s) against {source}", file=sys.stderr)
         status = 1
     else:
-        print("provenance: every figure appears in the section or footnote it cites")
-    if args.coverage:
+        print(f"provenance: every figure appears in the section or footnote it cites ({source})")
+    report = verified.report
+    if args.coverage and report is not None:
         cov = check_coverage(kb, report)
         for fig in cov.uncovered:
             print(f"uncovered: {fig.where}: {fig.text}  «{fig.context}»")
@@ -92,14 +130,17 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    p = argparse.ArgumentParser(prog="python -m bot", description="Hải Phòng party-building report bot")
-    p.add_argument("--knowledge", help="knowledge directory (default: $KNOWLEDGE_DIR or ./knowledge)")
-    p.add_argument("--report", help="the report file whose sentences are quoted (default: $REPORT_PATH or "
-                                    f"{DEFAULT_SOURCE})")
+    p = argparse.ArgumentParser(
+        prog="python -m bot", description="Hải Phòng party-building report bot",
+        epilog="Settings come from .env, then the environment (see .env.example); the global options "
+               "may also follow the command.")
+    add_global_options(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("check", help="validate the knowledge base (schema, links, provenance, coverage)")
-    c.add_argument("--source", help=f"source report to check provenance against (default {DEFAULT_SOURCE})")
+    c = sub.add_parser("check", help="validate the knowledge base and check its figures against the report")
+    c.add_argument("--source", help="the report to check the figures against (default: REPORT_PATH, "
+                                    f"else {DEFAULT_SOURCE})")
+    c.add_argument("--no-source", action="store_true", help="check the knowledge files only, not their figures")
     c.add_argument("--coverage", action="store_true", help="list source figures no entry holds")
     c.add_argument("--min-coverage", type=float, default=0.98, help="fail below this coverage (default 0.98)")
     c.set_defaults(func=cmd_check)
@@ -109,7 +150,22 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_kb)
 
     _register_more(sub)
+    for command in sub.choices.values():
+        add_global_options(command, top=False)
     return p
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--knowledge, --report, --debug: on the program and on every command. A command's copy
+    defaults to SUPPRESS, so a flag given before the command is not reset by the command's parser."""
+    unset = None if top else argparse.SUPPRESS
+    parser.add_argument("--knowledge", metavar="DIR", default=unset,
+                        help="knowledge directory (default: KNOWLEDGE_DIR, else ./knowledge)")
+    parser.add_argument("--report", metavar="FILE", default=unset,
+                        help=f"the report the bot quotes and checks figures against (default: REPORT_PATH, "
+                             f"else {DEFAULT_SOURCE})")
+    parser.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="log at DEBUG and show the traceback of a failure")
 
 
 def _register_more(sub: argparse._SubParsersAction) -> None:
@@ -119,13 +175,44 @@ def _register_more(sub: argparse._SubParsersAction) -> None:
     commands.register(sub)
 
 
+def _debugging(args: argparse.Namespace) -> bool:
+    settings = getattr(args, "settings", None)
+    if settings is not None:
+        return settings.log_level == "DEBUG"
+    return bool(getattr(args, "debug", False)) or os.environ.get("LOG_LEVEL", "").strip().upper() == "DEBUG"
+
+
+def fail(message: str, code: int) -> int:
+    """Print the one line of a failure; return its exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+    """Run the CLI; returns the exit code. A failure prints one line (see bot.failure)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.settings = None
     try:
+        try:
+            args.settings = load_cli_settings(args)
+        except SettingsError as exc:
+            if not getattr(args, "tolerates_bad_settings", False):  # doctor reports it as a ✗ line
+                return fail(str(exc), 2)
+            args.settings_error = str(exc)
         return int(args.func(args) or 0)
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except OperatorError as exc:
+        if _debugging(args):
+            traceback.print_exc()
+        return fail(exc.message, exc.code)
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line, the traceback when debugging
+        if _debugging(args):
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        return fail(f"unexpected {type(exc).__name__}: {detail} (run again with --debug for the traceback)", 1)

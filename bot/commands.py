@@ -9,34 +9,50 @@ from pathlib import Path
 
 
 def _engine(args: argparse.Namespace):
-    from bot.cli import knowledge_dir
-    from bot.engine.build import build_engine, report_path
-    from bot.knowledge.base import load_base
+    """The engine as the bot serves it (see bot.services.loading): the settings' base, its figures
+    checked against the report, the report's sentences. A base that does not load is one line."""
+    from bot.cli import check_command, settings_of
+    from bot.failure import invalid_base
+    from bot.knowledge.errors import KnowledgeError
+    from bot.services.loading import load_engine
 
-    engine, warning = build_engine(load_base(knowledge_dir(args)), report_path(getattr(args, "report", None)))
-    if warning:
-        print(f"cảnh báo: {warning}", file=sys.stderr)
-    return engine
+    settings = settings_of(args)
+    try:
+        loaded = load_engine(settings.knowledge_dir, settings.report_path)
+    except KnowledgeError as exc:
+        raise invalid_base(settings.knowledge_dir, exc, check_command(args)) from exc
+    if loaded.warning:
+        print(f"cảnh báo: REPORT_PATH={settings.report_path}: {loaded.warning}", file=sys.stderr)
+    return loaded.engine
+
+
+def _input_lines(path: str, option: str) -> list[str]:
+    """The lines of a --batch/--dialogue file; a missing file or a folder is one line."""
+    from bot.failure import OperatorError
+    from bot.knowledge.source import SourceError, read_text
+
+    try:
+        return read_text(Path(path), "a text file of questions").splitlines()
+    except SourceError as exc:
+        raise OperatorError(f"{option}: {exc}", 1) from exc
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question, or a batch file (one question a line), as text or JSON."""
-    from bot.knowledge.errors import KnowledgeError
+    from bot.failure import OperatorError
 
-    try:
-        engine = _engine(args)
-    except KnowledgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if args.dialogue:
-        return _ask_dialogues(engine, args)
-    if args.batch:
-        lines = Path(args.batch).read_text(encoding="utf-8").splitlines()
-    elif args.question:
-        lines = [" ".join(args.question)]
-    else:
-        print("error: give a question or --batch FILE", file=sys.stderr)
-        return 2
+    # The input is read before the (slower) engine is built: a wrong path fails at once.
+    dialogues = _input_lines(args.dialogue, "--dialogue") if args.dialogue else None
+    if dialogues is None:
+        if args.batch:
+            lines = _input_lines(args.batch, "--batch")
+        elif args.question:
+            lines = [" ".join(args.question)]
+        else:
+            raise OperatorError("give a question, or --batch FILE (one question a line)", 2)
+    engine = _engine(args)
+    if dialogues is not None:
+        return _ask_dialogues(engine, dialogues, args)
     out = sys.stdout
     for line in lines:
         answer = engine.ask(line)
@@ -47,11 +63,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask_dialogues(engine, args: argparse.Namespace) -> int:
+def _ask_dialogues(engine, lines: list[str], args: argparse.Namespace) -> int:
     """Conversations (one JSON object a line: id, turns with q): one answer a turn, each turn
     answered in the context of the conversation's earlier ones."""
     out = sys.stdout
-    for n, line in enumerate(Path(args.dialogue).read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -87,17 +103,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the Telegram bot (long polling)."""
+    """Start the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set)."""
+    from bot.cli import settings_of
     from bot.transports.telegram.app import run_bot
 
-    return run_bot()
+    return run_bot(settings_of(args))
 
 
 def cmd_run_or_chat(args: argparse.Namespace) -> int:
     """`make run`: the Telegram bot when a token is configured, else the terminal chat."""
-    from bot.settings import token_configured
+    from bot.cli import settings_of
 
-    if token_configured():
+    if settings_of(args).telegram_bot_token is not None:
         return cmd_run(args)
     print("TELEGRAM_BOT_TOKEN chưa được cấu hình: chạy chế độ trò chuyện trên terminal.", file=sys.stderr)
     return cmd_chat(args)

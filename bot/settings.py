@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     reminder_tick_seconds: float = Field(default=30.0, gt=0, le=3600)
     conversation_idle_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Webhook mode (behind a reverse proxy): the public https URL Telegram posts updates to; empty
+    # = long polling. The bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT at the URL's path.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None  # empty: a random one per start
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -98,6 +104,24 @@ class Settings(BaseSettings):
         if v and not re.match(r"^https?://[^\s/]+", v):
             raise ValueError(f"'{v}' không phải địa chỉ http(s)")
         return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.match(r"^https://[^\s/]+", v):
+            raise ValueError(f"'{v}' không phải địa chỉ https (Telegram chỉ gửi webhook tới https://…)")
+        return v
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, v: Any) -> Any:
+        text = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(text).strip()):
+            raise ValueError("chỉ gồm chữ, số, _ và - (1–256 ký tự), như Telegram yêu cầu")
+        return str(text).strip()
 
     @field_validator("timezone")
     @classmethod
@@ -222,7 +246,7 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     httpx logs every request URL (which contains the token) at INFO and PTB logs request details
     at DEBUG, so those loggers are held at WARNING whatever LOG_LEVEL says.
     """
-    secrets = [settings.telegram_bot_token.get_secret_value()] if settings.telegram_bot_token else []
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s is not None]
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
     root = logging.getLogger()

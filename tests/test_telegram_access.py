@@ -47,25 +47,30 @@ async def test_allowlist_refuses_others(telegram_bot, emulator: Emulator) -> Non
         [admin] = await bot.say(999, "/chitieu")
         assert admin["text"].startswith("Các chỉ tiêu năm 2024")
         [refused] = await bot.say(123, QUESTION)
-        assert refused["text"] == texts.REFUSAL
+        # The refusal tells the user the numeric id to give the admin.
+        assert refused["text"] == texts.refusal(123, 123, html=False) == (
+            f"{texts.REFUSAL}\nMã số Telegram của bạn: 123. Gửi mã này cho quản trị viên để được cấp quyền.")
+        assert any(e["type"] == "code" for e in refused["entities"])
         [refused_start] = await bot.say(123, "/start")
-        assert refused_start["text"] == texts.REFUSAL
+        assert refused_start["text"] == texts.refusal(123, html=False)
         # An allowed group serves any member; an allowed user is served in any group.
         [in_group] = await bot.say(allowed_group, QUESTION, user_id=123, mention_bot=True)
         assert "3.482" in in_group["text"]
         [user_ok] = await bot.say(other_group, QUESTION, user_id=555, mention_bot=True)
         assert "3.482" in user_ok["text"]
         [group_no] = await bot.say(other_group, QUESTION, user_id=123, mention_bot=True)
-        assert group_no["text"] == texts.REFUSAL
+        assert group_no["text"] == texts.refusal(123, other_group, html=False)
+        assert group_no["text"].endswith(f"Mã số nhóm này: {other_group} (quản trị viên có thể cấp quyền cho cả nhóm).")
         assert await bot.quiet(other_group, QUESTION, user_id=123, probe_user=555) == []  # chatter: no refusal spam
         # A button pressed by someone not allowed: an alert, nothing else.
         answered = len(emulator.callback_answers)
         emulator.inject_callback(123, refused["message_id"], "a:chi-tieu-2024-ket-nap-dang-vien", check_button=False)
         await emulator.wait_for(lambda: len(emulator.callback_answers) > answered)
-        assert emulator.callback_answers[-1]["text"] == texts.REFUSAL
+        assert emulator.callback_answers[-1]["text"] == texts.refusal(123, 123, html=False)
+        assert "123" in emulator.callback_answers[-1]["text"]
         assert emulator.callback_answers[-1]["show_alert"] is True
         assert await bot.quiet(555) == []
-        assert [m["text"] for m in emulator.sent_messages(123)] == [texts.REFUSAL, texts.REFUSAL]
+        assert [m["text"] for m in emulator.sent_messages(123)] == [texts.refusal(123, html=False)] * 2
         # Refused questions are not logged.
         stats = await bot.answers.storage.stats()
         assert stats["questions"] == 3

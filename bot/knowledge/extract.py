@@ -33,6 +33,7 @@ from bot.knowledge.source import (
     SourceReport,
     clean,
     parse_report,
+    read_text,
 )
 from bot.normalize import fold, nfc, strip_diacritics
 
@@ -1532,11 +1533,7 @@ def run_extract(args: argparse.Namespace) -> int:
     """`python -m bot extract FILE [--out DRAFT.yaml] [--no-compare]`: write the draft, print the comparison."""
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        print(f"error: {path}: cannot read the report ({exc.strerror})", file=sys.stderr)
-        return 1
-    try:
+        text = read_text(path, "the report")
         draft = extract(text, source=str(path))
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -1561,7 +1558,8 @@ def run_extract(args: argparse.Namespace) -> int:
     from bot.knowledge.base import load_base
     from bot.knowledge.errors import KnowledgeError
 
-    directory = Path(getattr(args, "knowledge", None) or "knowledge")
+    settings = getattr(args, "settings", None)  # set by the CLI: --knowledge, KNOWLEDGE_DIR, .env
+    directory = Path(settings.knowledge_dir if settings is not None else getattr(args, "knowledge", None) or "knowledge")
     try:
         kb = load_base(directory)
     except KnowledgeError as exc:

@@ -1,6 +1,6 @@
-"""Building and running the Telegram Application (long polling).
+"""Building and running the Telegram Application.
 
-`run_bot()` is `python -m bot run`. `build_application()` is the pure builder the tests and the
+`run_bot()` is `python -m bot run` (its checks and start in ``serve``). `build_application()` is the pure builder the tests and the
 benchmark use with the emulator; `running()` runs an application the way `run_polling` does,
 inside an existing event loop.
 """
@@ -11,16 +11,14 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.services.answers import AnswerService
 from bot.services.storage import Storage
-from bot.settings import Settings, SettingsError, configure_logging, load_settings
+from bot.settings import Settings
 from bot.transports.telegram import handlers, texts
 from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRateLimiter
 
@@ -119,49 +117,21 @@ async def running(application: Application, *, poll_interval: float = POLL_INTER
             await application.post_shutdown(application)
 
 
-def _fail(message: str, secret: str = "") -> None:
-    if secret:
-        message = message.replace(secret, "[TOKEN]")
-    print(f"Lỗi: {message}", file=sys.stderr)
+def run_bot(settings: Settings | None = None) -> int:
+    """`python -m bot run`: check everything an operator can get wrong before contacting Telegram,
+    then poll (or serve a webhook) until Ctrl-C/SIGTERM (see ``serve``). Returns the exit code;
+    a failure prints one line that names the cause and the fix (the traceback only at DEBUG)."""
+    import traceback
 
-
-def run_bot() -> int:
-    """`python -m bot run`: load settings and the knowledge base, then poll until Ctrl-C/SIGTERM.
-
-    A configuration problem prints one line and returns a non-zero exit code.
-    """
-    from bot.engine.build import build_engine
-    from bot.knowledge.base import load_base
-    from bot.knowledge.errors import KnowledgeError
-    from bot.transports.telegram.features import install
+    from bot.failure import OperatorError
+    from bot.transports.telegram.serve import serve
 
     try:
-        settings = load_settings(require_token=True)
-    except SettingsError as exc:
-        _fail(str(exc))
-        return 2
-    configure_logging(settings)
-    try:
-        kb = load_base(Path(settings.knowledge_dir))
-    except KnowledgeError as exc:
-        first = exc.errors[0] if exc.errors else exc
-        _fail(f"KNOWLEDGE_DIR={settings.knowledge_dir}: cơ sở tri thức không hợp lệ ({len(exc.errors)} lỗi, "
-              f"đầu tiên: {first}); chạy `python -m bot check` để xem chi tiết.")
-        return 1
-    engine, warning = build_engine(kb, Path(settings.report_path))
-    if warning:
-        log.warning("REPORT_PATH=%s: %s", settings.report_path, warning)
-    application = build_application(settings, AnswerService(engine, workers=settings.engine_workers),
-                                    extra_handlers=install)
-    log.info("starting long polling (access policy: %s, rate limiter: %s)",
-             settings.access_policy, "on" if settings.rate_limiter else "off")
-    try:
-        application.run_polling(poll_interval=POLL_INTERVAL, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
-    except InvalidToken:
-        _fail("TELEGRAM_BOT_TOKEN bị Telegram từ chối (token sai hoặc đã bị thu hồi); lấy token mới từ @BotFather.")
-        return 2
-    except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the log
-        log.exception("the bot stopped on an error")
-        _fail(f"bot dừng do lỗi: {type(exc).__name__}: {exc}", settings.token)
-        return 1
-    return 0
+        return serve(settings)
+    except OperatorError as exc:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            traceback.print_exc()
+        secret = settings.telegram_bot_token.get_secret_value() if settings and settings.telegram_bot_token else ""
+        message = exc.message.replace(secret, "[TOKEN]") if secret else exc.message
+        print(f"error: {message}", file=sys.stderr)
+        return exc.code

@@ -207,12 +207,13 @@ async def access_gate(update: Update, context: Context) -> None:
     if settings.is_allowed(user.id if user else None, chat.id if chat else None):
         return
     log.info("access refused: user %s, chat %s", user.id if user else None, chat.id if chat else None)
+    user_id, chat_id = (user.id if user else None), (chat.id if chat else None)
     if update.callback_query is not None:
-        await ack(context, update.callback_query, texts.REFUSAL, alert=True)
+        await ack(context, update.callback_query, texts.refusal(user_id, chat_id, html=False), alert=True)
     elif update.message is not None and chat is not None and (
         chat.type == ChatType.PRIVATE or is_addressed(update.message, context.bot.id, context.bot.username or "")
     ):
-        await update.message.reply_text(texts.REFUSAL)
+        await update.message.reply_text(texts.refusal(user_id, chat_id))
     raise ApplicationHandlerStop
 
 

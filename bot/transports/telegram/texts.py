@@ -57,7 +57,24 @@ EXAMPLES: tuple[str, ...] = (
     "Nghị quyết 45-NQ/TW nói về gì?",
 )
 
-REFUSAL = "Xin lỗi, bot này chỉ phục vụ cán bộ được cấp quyền. Vui lòng liên hệ quản trị viên."
+REFUSAL = "Xin lỗi, bot này chỉ phục vụ cán bộ được cấp quyền."
+REFUSAL_ID = "Mã số Telegram của bạn: {user}. Gửi mã này cho quản trị viên để được cấp quyền."
+REFUSAL_GROUP_ID = "Mã số nhóm này: {chat} (quản trị viên có thể cấp quyền cho cả nhóm)."
+
+
+def refusal(user_id: int | None, chat_id: int | None = None, *, html: bool = True) -> str:
+    """The access refusal with the numeric id the admin needs (and the group's, in a group):
+    without it the user cannot ask to be added. ``html``: the ids in <code> (a message); plain for
+    a button's alert."""
+    def code(n: int) -> str:
+        return f"<code>{n}</code>" if html else str(n)
+
+    parts = [REFUSAL]
+    if user_id is not None:
+        parts.append(REFUSAL_ID.format(user=code(user_id)))
+    if chat_id is not None and chat_id < 0:  # a group or supergroup
+        parts.append(REFUSAL_GROUP_ID.format(chat=code(chat_id)))
+    return "\n".join(parts)
 ERROR = "Đã có lỗi xảy ra, vui lòng thử lại sau."
 STALE_BUTTON = "Nút này đã cũ hoặc không hợp lệ."
 STALE_BUTTON_MESSAGE = (

@@ -4,7 +4,7 @@
 
 1. the machine (CPU model, cores, Python);
 2. accuracy (scored with ../shared/eval/score.py's `judge`) and in-process latency on the real base of
-   - the engine (`Engine(kb).ask`),
+   - the engine (`Engine(kb, passages).ask`, with the report's sentences indexed as the bot runs it),
    - baseline A: `rapidfuzz.process.extractOne(query, texts, scorer=fuzz.WRatio)`, one text per entry,
    - baseline B: BM25 (`bm25s`, Lucene variant, k1=1.5, b=0.75) over the same texts, tokenised on
      folded words, no stop words,
@@ -415,7 +415,7 @@ def _table(head: list[str], rows: list[list[str]], left: int = 1) -> None:
 def _real_base(kb: KnowledgeBase, rows: list[dict], judge) -> dict[str, float]:
     """Side by side on the real base; returns the baselines' tuned cutoffs."""
     t = time.perf_counter()
-    engine = Engine(kb)
+    engine = Engine(kb, _passages(kb))
     engine_build = time.perf_counter() - t
     baselines: list[Baseline] = [FuzzBaseline(kb), BM25Baseline(kb), FuzzPhraseBaseline(kb)]
     tuned = {}
@@ -452,6 +452,19 @@ def _real_base(kb: KnowledgeBase, rows: list[dict], judge) -> dict[str, float]:
     return tuned
 
 
+def _passages(kb: KnowledgeBase) -> list | None:
+    """The report's sentences, as the bot indexes them (REPORT_PATH or the default report); None
+    when the report is missing (the engine then answers from the base alone)."""
+    from bot.engine.build import report_path
+    from bot.knowledge.passages import read_passages
+    from bot.knowledge.source import SourceError
+
+    try:
+        return read_passages(report_path(None), kb)
+    except (OSError, SourceError):
+        return None
+
+
 def _reps_for(size: int) -> int:
     return 5 if size <= 1000 else 2 if size <= 10000 else 1
 
@@ -482,7 +495,7 @@ def _in_child(fn: Callable[[], dict]) -> dict:
 
 def _factory(key: str, big: KnowledgeBase) -> Callable[[], object]:
     return {
-        "engine": lambda: Engine(big),
+        "engine": lambda: Engine(big, _passages(big)),
         "A": lambda: FuzzBaseline(big),
         "B": lambda: BM25Baseline(big),
     }[key]

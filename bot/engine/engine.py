@@ -179,6 +179,7 @@ class Engine:
         self.quotes: dict[str, Passage] = link_quotes(kb, passages) if passages else {}
         self._terms = terms_of([*self.lexicon.abbr_exact.values(), *self.lexicon.acronyms.values()])
         self._held_cache: dict[str, Held] = {}
+        self._titles: dict[str, list[str]] = {}
         if self.passages is not None:
             # Typo correction knows the report's words too, not only the base's.
             self.index.known = self.index.known | self.passages.vocab
@@ -809,31 +810,23 @@ class Engine:
     def _names_child(self, q: Query, child: Entry, parent: Entry, strict: bool = True) -> bool:
         """True when the question has words of the child's title that the parent's title lacks
         (``strict``: at least half of those words)."""
+        title = self._title_tokens(child.id)
+        family = [i for i in [parent.id, *self.kb.children.get(parent.id, [])] if i != child.id]
         # Words of the child's title that no other member of the family has in its title tell it
         # apart: "cảnh cáo", "cấp xã"; not "đảng viên bị", which its siblings share.
-        words = set(self.lexicon.expand(child.title).split()) - STOPWORDS
-        for other_id in [parent.id, *self.kb.children.get(parent.id, [])]:
-            if other_id != child.id:
-                words -= set(self.lexicon.expand(self.kb.entries[other_id].title).split())
+        words = set(title) - STOPWORDS
+        for other_id in family:
+            words -= set(self._title_tokens(other_id))
         # Years and numbers place a fact in time; they do not name a part ("năm 2023").
         words = {w for w in words if not any(c.isdigit() for c in w) and w not in _TIME_WORDS}
         if strict and len(words & set(q.tokens)) * 2 < len(words):
             return False
         # A word of a name counts in that name only: "phố" of "tổ dân phố" does not name "thành phố".
-        title = self.lexicon.expand(child.title).split()
-        pairs = {f"{a} {b}" for a, b in zip(title, title[1:], strict=False)}
-        # Word pairs of the question within its comma-separated parts ("thành phố, huyện, xã").
-        q_pairs: set[str] = set()
-        for part in re.split(r"[,;]", q.raw):
-            toks = self.lexicon.expand(part).split()
-            q_pairs |= {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)}
+        pairs = _pairs(title)
+        q_pairs = self._part_pairs(q)
         # A pair with a function word only the child's title has names it too ("đất ở": the word
         # rule below drops "ở", which alone says nothing).
-        others = set()
-        for other_id in [parent.id, *self.kb.children.get(parent.id, [])]:
-            if other_id != child.id:
-                t = self.lexicon.expand(self.kb.entries[other_id].title).split()
-                others |= {f"{a} {b}" for a, b in zip(t, t[1:], strict=False)}
+        others = set().union(*(_pairs(self._title_tokens(i)) for i in family)) if family else set()
         if any(not any(c.isdigit() for c in p) and set(p.split()) & STOPWORDS for p in (pairs - others) & q_pairs):
             return True
         for w in words & set(q.tokens):
@@ -844,6 +837,23 @@ class Engine:
             if not own or own & around or not around & self.index.bigram_vocab:
                 return True
         return False
+
+    def _title_tokens(self, entry_id: str) -> list[str]:
+        """An entry's title, expanded (computed once per entry)."""
+        toks = self._titles.get(entry_id)
+        if toks is None:
+            toks = self._titles[entry_id] = self.lexicon.expand(self.kb.entries[entry_id].title).split()
+        return toks
+
+    def _part_pairs(self, q: Query) -> set[str]:
+        """Word pairs of the question within its comma-separated parts ("thành phố, huyện, xã"),
+        computed once per question."""
+        if q.part_pairs is None:
+            pairs: set[str] = set()
+            for part in re.split(r"[,;]", q.raw):
+                pairs |= _pairs(self.lexicon.expand(part).split())
+            q.part_pairs = pairs
+        return q.part_pairs
 
     def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:
         matched: list[Document] = []
@@ -927,6 +937,10 @@ class Engine:
         if len(chosen) == 1:
             return Decision("answer", chosen, scores, self._answer(chosen[0]))
         return Decision("list", chosen, scores, list_reply(self.kb, heading, chosen))
+
+
+def _pairs(tokens: list[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)}
 
 
 def _states_count(folded: str, intent: Intent) -> bool:

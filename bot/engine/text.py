@@ -135,6 +135,7 @@ class Query:
     # by its answer (see bot.engine.followup).
     soft: frozenset[str] = frozenset()
     shown: int | None = None  # the report sentence the conversation's last answer quoted
+    part_pairs: set[str] | None = None  # word pairs within its comma-separated parts (computed once)
 
     @property
     def bigrams(self) -> set[str]:

@@ -530,13 +530,17 @@ class Engine:
         return out
 
     def _best_passage(self, q: Query, intent: Intent) -> PassageHit | None:
-        """The best report sentence that answers the whole question, if any (searched only when
-        the structured base did not answer)."""
+        """The best report sentence that answers the whole question, if any (searched at most once
+        per question, and only when a decision needs it)."""
         if self.passages is None:
             return None
+        searched, best = q.passage_search
+        if searched:
+            return best
         hits = self.passages.search(q.tokens, years_in(q.text), typos=q.typos, soft=q.soft)
-        # A follow-up asking its own question is not answered by the sentence just quoted.
-        return next((h for h in hits if self._passage_fits(h, intent, q) and not self._repeats(h, q)), None)
+        best = next((h for h in hits if self._passage_fits(h, intent, q) and not self._repeats(h, q)), None)
+        q.passage_search = (True, best)
+        return best
 
     def _repeats(self, hit: PassageHit, q: Query) -> bool:
         """A follow-up asking its own question is not answered by the sentence just quoted, unless

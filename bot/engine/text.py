@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from bot.knowledge.schema import Synonyms
 from bot.normalize import fold, nfc, nfc_lower, strip_diacritics
@@ -136,6 +137,8 @@ class Query:
     soft: frozenset[str] = frozenset()
     shown: int | None = None  # the report sentence the conversation's last answer quoted
     part_pairs: set[str] | None = None  # word pairs within its comma-separated parts (computed once)
+    # The engine's search of the report's sentences for it, done once: (searched, best hit).
+    passage_search: tuple[bool, Any] = (False, None)
 
     @property
     def bigrams(self) -> set[str]:

@@ -442,9 +442,9 @@ async def test_ledger_at_most_once_and_counts(storage: Storage) -> None:
     failed = await storage.delivery_status(s2.id, "2024-W07")
     assert failed is not None and (failed.status, failed.attempts, failed.last_error) == ("failed", 3, "Timed out")
     assert await storage.delivery_status(s2.id, "2024-W08") is None
-    assert await storage.ledger_counts() == {"sending": 1, "sent": 1, "failed": 1, "deactivated": 1}
-    assert await storage.ledger_counts("2024-W07") == {"sending": 0, "sent": 1, "failed": 1, "deactivated": 0}
-    assert await storage.ledger_counts("2030-W01") == {"sending": 0, "sent": 0, "failed": 0, "deactivated": 0}
+    assert await storage.ledger_counts() == {"sending": 1, "sent": 1, "failed": 1, "deactivated": 1, "retry": 0, "uncertain": 0}
+    assert await storage.ledger_counts("2024-W07") == {"sending": 0, "sent": 1, "failed": 1, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await storage.ledger_counts("2030-W01") == {"sending": 0, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     assert await storage.delivered_periods(s1.id) == ["2024-W07"]
     assert await storage.delivered_periods(s2.id) == []
 
@@ -479,7 +479,7 @@ async def test_batch_claim_and_finish(storage: Storage) -> None:
         [(s.id, "2024-W07", "sent", None, 1) for s in subs[1:]] + [(subs[0].id, "2099-01", "sent", None, 1)]
     )
     assert updated == 4  # the never-claimed key is skipped
-    assert await storage.ledger_counts("2024-W07") == {"sending": 1, "sent": 4, "failed": 0, "deactivated": 0}
+    assert await storage.ledger_counts("2024-W07") == {"sending": 1, "sent": 4, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     with pytest.raises(ValueError, match="period must look like"):
         await storage.claim_deliveries([(subs[0].id, "bad")])
     # a batch larger than one INSERT chunk
@@ -512,12 +512,12 @@ async def test_interrupted_deliveries_survive_a_crash(db_path: Path) -> None:
         assert not await st.claim_delivery(sub.id, "2024-W07")  # at-most-once: never re-sent
         assert (await st.delivery_status(done.id, "2024-W07")).status == "sent"  # type: ignore[union-attr]
 
-    # ... and a plain close/reopen keeps them too, until someone marks them failed
+    # ... and a plain close/reopen keeps them too, until someone marks them uncertain
     async with Storage(db_path) as st:
         assert len(await st.interrupted_deliveries()) == 1
         assert await st.fail_interrupted(now=NOW) == 1
         row = await st.delivery_status(sub.id, "2024-W07")
-        assert row is not None and (row.status, row.last_error, row.attempts) == ("failed", "interrupted", 1)
+        assert row is not None and (row.status, row.last_error, row.attempts) == ("uncertain", "interrupted", 1)
         assert await st.interrupted_deliveries() == []
         assert await st.fail_interrupted() == 0
 
@@ -658,7 +658,7 @@ async def test_concurrent_claims_yield_exactly_one_winner(storage: Storage) -> N
     sub = await weekly(storage)
     results = await asyncio.gather(*(storage.claim_delivery(sub.id, "2024-W07") for _ in range(200)))
     assert results.count(True) == 1 and len(results) == 200
-    assert await storage.ledger_counts() == {"sending": 1, "sent": 0, "failed": 0, "deactivated": 0}
+    assert await storage.ledger_counts() == {"sending": 1, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
 
 
 async def test_concurrent_claims_across_two_connections(db_path: Path) -> None:
@@ -682,7 +682,7 @@ async def test_concurrent_mixed_writes_do_not_interleave(storage: Storage) -> No
         *(storage.deactivate_chat(i, "blocked") for i in range(1, 6)),
         *(storage.log_query(1, 1, "q", "q", "answer") for _ in range(20)),
     )
-    assert await storage.ledger_counts() == {"sending": 0, "sent": 20, "failed": 0, "deactivated": 0}
+    assert await storage.ledger_counts() == {"sending": 0, "sent": 20, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     assert len(await storage.active_subscriptions()) == 15
     assert (await storage.stats(now=datetime.now(UTC)))["questions"] == 20
 

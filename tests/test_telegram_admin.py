@@ -120,8 +120,15 @@ async def test_reload_removing_a_followed_target_tells_its_subscribers_once(
         targets.write_text(without_target(original, T1), encoding="utf-8")
         [reply] = await bot.say(ADMIN, "/reload")
         assert f"bỏ 1: {T1}" in reply["text"]
-        assert reply["text"].endswith(f"Chỉ tiêu bị bỏ: {T1}. Người theo dõi các chỉ tiêu này đã được báo (1 tin nhắn).")
-        [notice] = emulator.sent_messages(FOLLOWER)
+        assert reply["text"].endswith(f"Chỉ tiêu bị bỏ: {T1}. Người theo dõi các chỉ tiêu này sẽ được báo "
+                                      "(1 tin nhắn, gửi dần).")
+        [notice] = await emulator.wait_for_messages(FOLLOWER, 1)
+
+        async def marked() -> bool:
+            [s] = await storage.list_subscriptions(FOLLOWER)
+            return s.missing_notified_ref == T1
+
+        await until(marked)
         assert notice["text"].startswith(f"⚠️ Chỉ tiêu «{OLD_TITLE}» mà bạn theo dõi không còn trong cơ sở dữ liệu")
         assert emulator.sent_messages(OTHER) == []
         # Told once: another reload, a restart of the job, nothing more. The subscription is kept.
@@ -238,7 +245,7 @@ async def test_unanswered_questions_and_stats(telegram_bot, emulator: Emulator) 
         assert lines[2].count(" · ") == 6 and lines[2].endswith(": 4")
         assert lines[3] == "Theo kết quả: trả lời 1 · danh sách 0 · hỏi lại 0 · không tìm thấy 3 · lỗi 0"
         assert lines[4] == "Người theo dõi: 1 (1 lịch nhắc)"
-        assert lines[5] == "Nhắc tiến độ: đã gửi 1 · lỗi 0"
+        assert lines[5] == "Nhắc tiến độ: đã gửi 1 · lỗi 0 · gián đoạn, không rõ đã tới chưa 0 · đang chờ gửi lại 0"
         [bad] = await bot.say(ADMIN, "/thongke 0")
         assert bad["text"].startswith("Số ngày phải là số nguyên từ 1 đến 366")
         actions = [a.action for a in await bot.answers.storage.recent_audit() if a.allowed]

@@ -174,9 +174,60 @@ CREATE TABLE admin_audit (
 CREATE INDEX admin_audit_by_ts ON admin_audit (ts);
 """
 
+_V2_RELIABILITY = """
+-- Deliveries that outlive outages. 'retry': Telegram did not take the message
+-- (5xx, connection refused); it is tried again from next_attempt_at until the
+-- period ends. 'uncertain': the request may have reached Telegram (a crash or
+-- a dropped connection mid-request); at most once, so it is never re-sent.
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt.
+CREATE TABLE deliveries_v2 (
+    subscription_id INTEGER NOT NULL REFERENCES subscriptions (id),
+    period          TEXT    NOT NULL,
+    status          TEXT    NOT NULL
+                    CHECK (status IN ('sending', 'sent', 'failed', 'deactivated', 'retry', 'uncertain')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_error      TEXT,
+    updated_at      TEXT    NOT NULL,
+    next_attempt_at TEXT,
+    PRIMARY KEY (subscription_id, period)
+) WITHOUT ROWID;
+INSERT INTO deliveries_v2 (subscription_id, period, status, attempts, last_error, updated_at)
+    SELECT subscription_id, period, status, attempts, last_error, updated_at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v2 RENAME TO deliveries;
+CREATE INDEX deliveries_by_status ON deliveries (status, updated_at);
+CREATE INDEX deliveries_by_period ON deliveries (period, status);
+
+-- Idempotent progress records: the Telegram message or confirmation that made
+-- a record, so handling the same update twice (a replay after a crash) adds
+-- nothing. NULL for records made elsewhere.
+ALTER TABLE progress ADD COLUMN source TEXT;
+CREATE UNIQUE INDEX progress_by_source ON progress (source) WHERE source IS NOT NULL;
+
+-- Updates fetched from Telegram, written before the next getUpdates confirms
+-- them, marked done once handled: a crash (kill -9) loses none; those not done
+-- are replayed at start. Kept a little over Telegram's own 24 hours.
+CREATE TABLE inbox (
+    update_id   INTEGER PRIMARY KEY,
+    received_at TEXT    NOT NULL,
+    payload     TEXT    NOT NULL,
+    done        INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1))
+);
+CREATE INDEX inbox_pending ON inbox (done, update_id);
+
+-- One row the start-up and periodic checks write, so a database that cannot be
+-- written is found before a user's write is acknowledged.
+CREATE TABLE health (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at TEXT    NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: chats, subscriptions, progress, deliveries, query_log, admin_audit",
               _V1_INITIAL),
+    Migration(2, "reliability: delivery retries and uncertain outcomes, idempotent progress, update inbox, "
+                 "health probe", _V2_RELIABILITY),
 )
 
 

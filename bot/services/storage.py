@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -65,14 +66,16 @@ __all__ = [
     "SchemaTooNewError",
     "Storage",
     "StorageClosedError",
+    "StorageFault",
     "Subscription",
     "UnansweredQuestion",
 ]
 
 SCOPES: Final = ("target", "section", "all")
 CADENCES: Final = ("weekly", "monthly")
-DELIVERY_STATUSES: Final = ("sending", "sent", "failed", "deactivated")
-FINAL_DELIVERY_STATUSES: Final = ("sent", "failed", "deactivated")
+DELIVERY_STATUSES: Final = ("sending", "sent", "failed", "deactivated", "retry", "uncertain")
+# 'retry' is not final: the message is tried again (claim_for_send) until its period ends.
+FINAL_DELIVERY_STATUSES: Final = ("sent", "failed", "deactivated", "uncertain")
 QUERY_STATUSES: Final = ("answer", "clarify", "list", "not_found", "error")
 UNANSWERED_STATUSES: Final = ("not_found", "clarify")
 
@@ -93,6 +96,32 @@ _CLAIM_CHUNK: Final = 500
 
 class StorageClosedError(RuntimeError):
     """A method was called before :meth:`Storage.open` or after :meth:`Storage.close`."""
+
+
+class StorageFault(RuntimeError):
+    """The database cannot keep what the bot writes (read-only, corrupt, deleted or replaced, disk
+    full). ``str(exc)`` is one line naming DATABASE_PATH; the bot stops rather than acknowledge a
+    write it cannot keep."""
+
+
+# SQLite result codes that mean the file itself is unusable (as opposed to a constraint or a
+# caller's bug): a write that fails with one of them marks the storage as faulty.
+_FAULT_CODES: Final = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CORRUPT", "SQLITE_NOTADB",
+                       "SQLITE_CANTOPEN", "SQLITE_PERM")
+_MAX_FAULT_LEN: Final = 300
+
+
+def _fault_kind(exc: BaseException) -> str | None:
+    """A short reason when ``exc`` says the database file is unusable, else None."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    text = str(exc)
+    if name.startswith(_FAULT_CODES) or any(
+        w in text for w in ("readonly", "disk I/O", "database or disk is full", "malformed", "not a database")
+    ):
+        return text[:_MAX_FAULT_LEN]
+    return None
 
 
 # --------------------------------------------------------------------------- records
@@ -157,6 +186,7 @@ class Delivery:
     attempts: int
     last_error: str | None
     updated_at: datetime
+    next_attempt_at: datetime | None = None  # for 'retry' rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +356,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         attempts=row["attempts"],
         last_error=row["last_error"],
         updated_at=_parse_ts(row["updated_at"]),
+        next_attempt_at=_parse_ts(row["next_attempt_at"]) if row["next_attempt_at"] else None,
     )
 
 
@@ -356,6 +387,19 @@ async def _rollback(db: aiosqlite.Connection) -> None:
     await db.execute("ROLLBACK")
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), or tighten an existing one:
+    it holds users' questions and ids. SQLite gives its -wal and -shm files the same mode."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            with suppress(OSError):  # not ours to change (another owner, immutable): the checks decide
+                os.chmod(path, 0o600)
+        return
+    os.close(fd)
+
+
 # --------------------------------------------------------------------------- storage
 
 
@@ -368,6 +412,8 @@ class Storage:
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
+        self.fault: str | None = None  # set once a write found the file unusable (one line)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -390,10 +436,17 @@ class Storage:
         if self._db is not None:
             return self
         if isinstance(self._path, Path):
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                _private_file(self._path)
+            except OSError as exc:
+                raise StorageFault(self._line(f"cannot create the database file ({exc.strerror or exc})")) from None
         # isolation_level=None: the sqlite3 module must not open transactions
         # behind our back; we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        db = await aiosqlite.connect(self._path, isolation_level=None)
+        try:
+            db = await aiosqlite.connect(self._path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageFault(self._line(f"cannot open ({str(exc)[:_MAX_FAULT_LEN]})")) from None
         try:
             db.row_factory = sqlite3.Row
             await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
@@ -405,11 +458,82 @@ class Storage:
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
             await apply_migrations(db)
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise StorageFault(self._line(f"cannot be used ({str(exc)[:_MAX_FAULT_LEN]})")) from None
         except BaseException:
             await db.close()
             raise
         self._db = db
+        self._identity = self._stat_identity()
+        self.fault = None
         return self
+
+    # ---------------------------------------------------------------- health
+
+    def _line(self, problem: str) -> str:
+        """One line naming DATABASE_PATH, for logs and the exit message."""
+        return f"DATABASE_PATH={self._path}: {problem}".replace("\n", " ")
+
+    def _stat_identity(self) -> tuple[int, int] | None:
+        if not isinstance(self._path, Path):
+            return None
+        st = os.stat(self._path)
+        return (st.st_dev, st.st_ino)
+
+    def verify_file(self) -> None:
+        """Raise StorageFault when the database file is no longer the one opened (deleted, moved
+        or replaced under the running bot: SQLite would keep writing to the old, unlinked file and
+        every acknowledged write would vanish). A few microseconds: run before every write."""
+        if self.fault is not None:
+            raise StorageFault(self.fault)
+        if self._identity is None:
+            return
+        try:
+            identity = self._stat_identity()
+        except FileNotFoundError:
+            self.fault = self._line("the database file was deleted while the bot was running")
+            raise StorageFault(self.fault) from None
+        except OSError as exc:
+            self.fault = self._line(f"cannot check the database file ({exc.strerror or exc})")
+            raise StorageFault(self.fault) from None
+        if identity != self._identity:
+            self.fault = self._line("the database file was replaced while the bot was running")
+            raise StorageFault(self.fault)
+
+    def _note(self, exc: BaseException) -> None:
+        """Remember a write error that means the file is unusable (the watchdog stops the bot)."""
+        kind = _fault_kind(exc)
+        if kind is not None and self.fault is None:
+            self.fault = self._line(f"a write failed ({kind})")
+
+    async def check_health(self, *, integrity: bool = True, now: datetime | None = None) -> None:
+        """Start-up (``integrity``: also ``PRAGMA quick_check``) and periodic check: the file is the
+        one opened, WAL mode, and a real write commits. Raises StorageFault (one line)."""
+        self.verify_file()
+        db = self._conn()
+        try:
+            async with self._lock:
+                if integrity:
+                    rows = list(await db.execute_fetchall("PRAGMA quick_check(5)"))
+                    problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+                    if problems:
+                        raise StorageFault(self._line("integrity check failed: " + "; ".join(problems)[:200]))
+                if isinstance(self._path, Path):
+                    mode = str(list(await db.execute_fetchall("PRAGMA journal_mode"))[0][0]).lower()
+                    if mode != "wal":
+                        raise StorageFault(self._line(f"journal mode is {mode}, not wal (read-only file or folder?)"))
+                await db.execute(
+                    "INSERT INTO health (id, checked_at) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                    (_ts(now),),
+                )
+        except sqlite3.DatabaseError as exc:
+            self.fault = self._line(f"write probe failed ({str(exc)[:_MAX_FAULT_LEN]})")
+            raise StorageFault(self.fault) from None
+        except StorageFault as exc:
+            self.fault = str(exc)
+            raise
 
     async def close(self) -> None:
         """Close the connection (idempotent). Waits for an in-flight transaction."""
@@ -442,12 +566,18 @@ class Storage:
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block as one write transaction; roll back on any exception."""
         db = self._conn()
+        self.verify_file()
         async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                self._note(exc)
+                raise
             try:
                 yield db
                 await db.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
+                self._note(exc)
                 # shield: even if the task is cancelled again, the ROLLBACK is
                 # already queued on the connection thread ahead of any later
                 # statement, so the next transaction starts clean.
@@ -467,14 +597,24 @@ class Storage:
         from landing inside another coroutine's open explicit transaction.
         """
         db = self._conn()
+        self.verify_file()
         async with self._lock:
-            return await db.execute(sql, tuple(params))
+            try:
+                return await db.execute(sql, tuple(params))
+            except sqlite3.DatabaseError as exc:
+                self._note(exc)
+                raise
 
     async def _write_returning(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Like :meth:`_write` for a statement with RETURNING; fetches all rows in one hop."""
         db = self._conn()
+        self.verify_file()
         async with self._lock:
-            return list(await db.execute_fetchall(sql, tuple(params)))
+            try:
+                return list(await db.execute_fetchall(sql, tuple(params)))
+            except sqlite3.DatabaseError as exc:
+                self._note(exc)
+                raise
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Read under the lock so we never observe another coroutine's open transaction."""
@@ -735,8 +875,14 @@ class Storage:
         note: str | None = None,
         *,
         now: datetime | None = None,
+        source: str | None = None,
     ) -> ProgressRecord:
-        """Append a progress figure. To correct one, add a newer record with the same ``as_of``."""
+        """Append a progress figure. To correct one, add a newer record with the same ``as_of``.
+
+        ``source`` names what made the record (a Telegram message or confirmation): a second call
+        with the same source adds nothing and returns the first record, so handling one update
+        twice (a replay after a crash) records it once.
+        """
         if not isinstance(target_id, str) or not target_id.strip():
             raise ValueError(f"target_id must be a non-empty string; got {target_id!r}")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -747,10 +893,12 @@ class Storage:
             raise ValueError(f"as_of must be a datetime.date; got {as_of!r}")
         _check_int("recorded_by", recorded_by)
         rows = await self._write_returning(
-            "INSERT INTO progress (target_id, value, as_of, recorded_by, recorded_at, note) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-            (target_id.strip(), float(value), as_of.isoformat(), recorded_by, _ts(now), note),
+            "INSERT INTO progress (target_id, value, as_of, recorded_by, recorded_at, note, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source) WHERE source IS NOT NULL DO NOTHING RETURNING *",
+            (target_id.strip(), float(value), as_of.isoformat(), recorded_by, _ts(now), note, source),
         )
+        if not rows:  # this source was recorded before: the same record, not a second one
+            rows = await self._fetchall("SELECT * FROM progress WHERE source = ?", (source,))
         return _progress(rows[0])
 
     async def progress_for(self, target_id: str) -> list[ProgressRecord]:
@@ -823,8 +971,8 @@ class Storage:
         """
         error = _check_outcome(status, error, attempts)
         cur = await self._write(
-            "UPDATE deliveries SET status = ?, last_error = ?, attempts = ?, updated_at = ? "
-            "WHERE subscription_id = ? AND period = ?",
+            "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ?,"
+            " next_attempt_at = NULL WHERE subscription_id = ? AND period = ?",
             (status, error, attempts, _ts(now), sub_id, period),
         )
         if cur.rowcount != 1:
@@ -881,11 +1029,61 @@ class Storage:
             return 0
         async with self._transaction() as db:
             cur = await db.executemany(
-                "UPDATE deliveries SET status = ?, last_error = ?, attempts = ?, updated_at = ? "
-                "WHERE subscription_id = ? AND period = ?",
+                "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ?,"
+                " next_attempt_at = NULL WHERE subscription_id = ? AND period = ?",
                 params,
             )
             return cur.rowcount
+
+    async def claim_for_send(self, sub_id: int, period: str, *, now: datetime | None = None) -> int | None:
+        """Claim ``(sub_id, period)`` for one send: a new ledger row, or a 'retry' row whose next
+        attempt is due at ``now``. Returns the attempts already made (0 for a new row), or None
+        when the reminder is not this caller's to send (sent, failed, uncertain, in flight, or a
+        retry not yet due). One statement, so two callers can never both own it.
+        """
+        _check_period(period)
+        ts = _ts(now)
+        rows = await self._write_returning(
+            "INSERT INTO deliveries (subscription_id, period, status, attempts, updated_at) "
+            "VALUES (?, ?, 'sending', 0, ?) ON CONFLICT (subscription_id, period) DO UPDATE SET"
+            " status = 'sending', updated_at = excluded.updated_at, next_attempt_at = NULL "
+            "WHERE deliveries.status = 'retry'"
+            " AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= excluded.updated_at) "
+            "RETURNING attempts",
+            (sub_id, period, ts),
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def defer_deliveries(
+        self,
+        items: Iterable[tuple[int, str, str | None, int, datetime]],
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Put claimed deliveries back as 'retry' for ``(sub_id, period, error, attempts, next_at)``:
+        Telegram did not take them (5xx, connection refused), so they are tried again from
+        ``next_at`` while their period lasts. ``attempts`` is added to the row's count."""
+        ts = _ts(now)
+        params = [
+            (None if error is None else str(error)[:_MAX_ERROR_LEN], int(attempts), ts, _ts(next_at), sub_id, period)
+            for sub_id, period, error, attempts, next_at in items
+        ]
+        if not params:
+            return 0
+        async with self._transaction() as db:
+            cur = await db.executemany(
+                "UPDATE deliveries SET status = 'retry', last_error = ?, attempts = attempts + ?, updated_at = ?,"
+                " next_attempt_at = ? WHERE subscription_id = ? AND period = ? AND status = 'sending'",
+                params,
+            )
+            return cur.rowcount
+
+    async def pending_retries(self) -> list[Delivery]:
+        """Every 'retry' row (any period), oldest first."""
+        rows = await self._fetchall(
+            "SELECT * FROM deliveries WHERE status = 'retry' ORDER BY updated_at, subscription_id"
+        )
+        return [_delivery(r) for r in rows]
 
     async def delivery_status(self, sub_id: int, period: str) -> Delivery | None:
         """The ledger row for (subscription, period), or None if never claimed."""
@@ -915,23 +1113,29 @@ class Storage:
         return [_delivery(r) for r in rows]
 
     async def fail_interrupted(self, error: str = "interrupted", *, now: datetime | None = None) -> int:
-        """Mark every 'sending' row as 'failed' with ``error`` in one transaction; return count."""
+        """Mark every 'sending' row as 'uncertain' (the message may have gone out; at most once,
+        so it is never re-sent) with ``error`` in one transaction; return count."""
         cur = await self._write(
-            "UPDATE deliveries SET status = 'failed', last_error = ?,"
+            "UPDATE deliveries SET status = 'uncertain', last_error = ?,"
             " attempts = MAX(attempts, 1), updated_at = ? WHERE status = 'sending'",
             (error, _ts(now)),
         )
         return cur.rowcount
 
-    async def delivered_keys(self, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which of these (subscription, period) keys already have a ledger row, in any status."""
+    async def delivered_keys(
+        self, keys: Iterable[tuple[int, str]], *, now: datetime | None = None
+    ) -> set[tuple[int, str]]:
+        """Which of these (subscription, period) keys have nothing to send at ``now``: a ledger row
+        in any status but a 'retry' whose next attempt is due."""
         wanted = set(keys)
         if not wanted:
             return set()
         periods = sorted({p for _, p in wanted})
         marks = ",".join("?" * len(periods))
         rows = await self._fetchall(
-            f"SELECT subscription_id, period FROM deliveries WHERE period IN ({marks})", periods
+            f"SELECT subscription_id, period FROM deliveries WHERE period IN ({marks})"
+            " AND NOT (status = 'retry' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))",
+            [*periods, _ts(now)],
         )
         return {(r[0], r[1]) for r in rows} & wanted
 
@@ -1001,8 +1205,10 @@ class Storage:
         (``{'YYYY-MM-DD': n}``, oldest first, zero-filled), ``questions``,
         ``answered`` (answer + list), ``answer_rate`` (0..1, None if no
         questions), ``by_status`` (all query statuses), ``subscribers``,
-        ``active_subscriptions``, ``reminders_sent``, ``reminders_failed``
-        (ledger rows finished inside the window).
+        ``active_subscriptions``, ``reminders_sent``, ``reminders_failed``,
+        ``reminders_uncertain`` (ledger rows finished inside the window; uncertain: interrupted by a
+        crash or a dropped connection, may have arrived) and ``reminders_retrying`` (waiting to be
+        tried again now, whatever the window).
         """
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ValueError(f"days must be a positive integer; got {days!r}")
@@ -1019,8 +1225,8 @@ class Storage:
                 window,
             )
             ledger = await db.execute_fetchall(
-                "SELECT status, COUNT(*) FROM deliveries "
-                "WHERE status IN ('sent', 'failed') AND updated_at >= ? AND updated_at <= ? GROUP BY status",
+                "SELECT status, COUNT(*) FROM deliveries WHERE (status IN ('sent', 'failed', 'uncertain')"
+                " AND updated_at >= ? AND updated_at <= ?) OR status = 'retry' GROUP BY status",
                 window,
             )
             subs = list(await db.execute_fetchall(
@@ -1047,6 +1253,8 @@ class Storage:
             "active_subscriptions": int(subs[0]),
             "reminders_sent": sent_failed.get("sent", 0),
             "reminders_failed": sent_failed.get("failed", 0),
+            "reminders_uncertain": sent_failed.get("uncertain", 0),
+            "reminders_retrying": sent_failed.get("retry", 0),
         }
 
     # ---------------------------------------------------------------- admin audit
@@ -1066,3 +1274,53 @@ class Storage:
         """The newest ``limit`` audit entries, newest first."""
         rows = await self._fetchall("SELECT * FROM admin_audit ORDER BY id DESC LIMIT ?", (limit,))
         return [_audit(r) for r in rows]
+
+    # ---------------------------------------------------------------- update inbox
+
+    async def inbox_put(self, updates: Iterable[tuple[int, str]], *, now: datetime | None = None) -> int:
+        """Store fetched updates ``(update_id, raw JSON)`` before Telegram is told they were
+        received (one transaction); an update already stored is left as it is. Returns how many
+        were new."""
+        ts = _ts(now)
+        params = [(int(uid), ts, payload) for uid, payload in updates]
+        if not params:
+            return 0
+        async with self._transaction() as db:
+            before = db.total_changes
+            await db.executemany(
+                "INSERT INTO inbox (update_id, received_at, payload) VALUES (?, ?, ?) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                params,
+            )
+            return db.total_changes - before
+
+    async def inbox_done(self, update_id: int) -> None:
+        """Mark one update handled (it is not replayed after a crash)."""
+        await self._write("UPDATE inbox SET done = 1 WHERE update_id = ? AND done = 0", (int(update_id),))
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        """Updates stored but not handled, oldest first: ``(update_id, raw JSON)``."""
+        rows = await self._fetchall("SELECT update_id, payload FROM inbox WHERE done = 0 ORDER BY update_id")
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def inbox_done_ids(self, limit: int = 100_000) -> list[int]:
+        """The newest handled update ids (a redelivered one is recognised and skipped)."""
+        rows = await self._fetchall(
+            "SELECT update_id FROM inbox WHERE done = 1 ORDER BY update_id DESC LIMIT ?", (limit,)
+        )
+        return [int(r[0]) for r in rows]
+
+    # ---------------------------------------------------------------- retention
+
+    async def prune(
+        self, *, query_log_days: int, inbox_hours: float = 25.0, now: datetime | None = None
+    ) -> dict[str, int]:
+        """Delete query-log rows older than ``query_log_days`` and handled inbox rows older than
+        ``inbox_hours`` (Telegram keeps an update for 24 hours). Returns rows deleted per table."""
+        end = _utc(now)
+        async with self._transaction() as db:
+            q = await db.execute("DELETE FROM query_log WHERE ts < ?", (_ts(end - timedelta(days=query_log_days)),))
+            i = await db.execute(
+                "DELETE FROM inbox WHERE done = 1 AND received_at < ?", (_ts(end - timedelta(hours=inbox_hours)),)
+            )
+            return {"query_log": q.rowcount, "inbox": i.rowcount}

@@ -30,7 +30,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, send_html, services, services_of
-from bot.transports.telegram.reminders import notify_missing
+from bot.transports.telegram.reminders import start_notices
 from bot.transports.telegram.shared import audit, require_admin
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ SYSTEM_USER = 0  # the audit log's user for actions without a Telegram user (SIG
 
 RELOAD_OK = "✅ {message}"
 RELOAD_FAILED = "❌ {message}\n{errors}"
-RELOAD_REMOVED = "Chỉ tiêu bị bỏ: {ids}. Người theo dõi các chỉ tiêu này đã được báo ({n} tin nhắn)."
+RELOAD_REMOVED = "Chỉ tiêu bị bỏ: {ids}. Người theo dõi các chỉ tiêu này sẽ được báo ({n} tin nhắn, gửi dần)."
 NOT_YAML = "Tệp «{name}» không phải tệp YAML: chỉ nhận tệp <code>.yaml</code> của cơ sở dữ liệu. Không ghi gì."
 TOO_BIG = "Tệp «{name}» quá lớn ({size} byte); tối đa 1 MB. Không tải về, không ghi gì."
 DOWNLOAD_FAILED = "Không tải được tệp «{name}» từ Telegram ({reason}). Không ghi gì; hãy gửi lại."
@@ -56,7 +56,8 @@ STATS = (
     "Theo ngày: {per_day}\n"
     "Theo kết quả: trả lời {answer} · danh sách {list} · hỏi lại {clarify} · không tìm thấy {not_found} · lỗi {error}\n"
     "Người theo dõi: {subscribers} ({subscriptions} lịch nhắc)\n"
-    "Nhắc tiến độ: đã gửi {sent} · lỗi {failed}"
+    "Nhắc tiến độ: đã gửi {sent} · lỗi {failed} · gián đoạn, không rõ đã tới chưa {uncertain}"
+    " · đang chờ gửi lại {retrying}"
 )
 BAD_DAYS = "Số ngày phải là số nguyên từ 1 đến {max}, ví dụ: /{command} 7. Bạn gõ: «{arg}»."
 MAX_DAYS = 366
@@ -87,11 +88,12 @@ def _detail(report: ReloadReport) -> str:
 
 
 async def _after_reload(application: Application, report: ReloadReport, old_kb: KnowledgeBase) -> int:
-    """Tell subscribers of removed targets (once); returns how many were told."""
+    """Start telling subscribers of removed targets (once, paced, in the background); returns how
+    many are to be told."""
     if not report.ok:
         return 0
     try:
-        return await notify_missing(application, old_kb)
+        return await start_notices(application, old_kb)
     except Exception:  # noqa: BLE001 - the reload itself succeeded
         log.exception("could not tell subscribers about removed targets")
         return 0
@@ -209,7 +211,8 @@ async def stats_command(update: Update, context: Context) -> None:
         days=days, since=f"{st['since']:%d/%m/%Y}", until=f"{st['until']:%d/%m/%Y}",
         questions=st["questions"], answered=st["answered"], rate="–" if rate is None else f"{rate:.0%}",
         per_day=per_day, subscribers=st["subscribers"], subscriptions=st["active_subscriptions"],
-        sent=st["reminders_sent"], failed=st["reminders_failed"], **st["by_status"],
+        sent=st["reminders_sent"], failed=st["reminders_failed"], uncertain=st["reminders_uncertain"],
+        retrying=st["reminders_retrying"], **st["by_status"],
     )
     await send_html(context, chat.id, text, reply_to=update.effective_message)
 

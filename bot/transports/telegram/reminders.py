@@ -37,7 +37,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
-from bot.services.reminders import ChatUnavailable, FanoutResult, FloodWait, ReminderService, SendError
+from bot.services.reminders import ChatUnavailable, FanoutResult, ReminderService, SendError
 from bot.services.schedule import WEEKDAYS_VI, describe, due_period, next_fire
 from bot.services.storage import Subscription
 from bot.transports.telegram.formatting import escape
@@ -501,40 +501,80 @@ def _exists(kb: KnowledgeBase, sub: Subscription) -> bool:
     return isinstance(entry, Target) and entry.year == kb.target_year
 
 
-async def notify_missing(application: Application, old_kb: KnowledgeBase | None = None) -> int:
-    """Tell each subscriber whose followed target (or section) left the base, once per ref
-    (``missing_notified_ref``); the subscription is kept. A ref that came back is un-marked.
-    Returns the number of messages sent."""
+async def _to_tell(application: Application) -> list[Subscription]:
+    """Active subscriptions whose followed ref is gone and whose subscriber was not told yet (a ref
+    that came back is un-marked on the way)."""
     svc = services_of(application)
     kb = svc.answers.kb
-    send = make_sender(application.bot)
-    sent = 0
+    out = []
     for sub in await svc.storage.active_subscriptions():
         if _exists(kb, sub):
             if sub.missing_notified_ref is not None:
                 await svc.storage.mark_missing_notified(sub.id, None)
             continue
-        if sub.missing_notified_ref == sub.ref:
-            continue
+        if sub.missing_notified_ref != sub.ref:
+            out.append(sub)
+    return out
+
+
+async def start_notices(application: Application, old_kb: KnowledgeBase | None = None) -> int:
+    """After a reload: how many subscribers are to be told that their target is gone; the notices
+    go out in the background at the reminders' pace (the admin's reply does not wait for them)."""
+    count = len(await _to_tell(application))
+    if count:
+        application.create_task(_notices_task(application, old_kb), name="missing-target-notices")
+    return count
+
+
+async def _notices_task(application: Application, old_kb: KnowledgeBase | None) -> None:
+    try:
+        await notify_missing(application, old_kb)
+    except Exception:  # noqa: BLE001 - the next tick tries again
+        log.exception("could not tell subscribers about removed targets")
+        runtime = application.bot_data.get(REMINDERS)
+        if runtime is not None:
+            runtime.notices_pending = True
+
+
+async def notify_missing(application: Application, old_kb: KnowledgeBase | None = None) -> int:
+    """Tell each subscriber whose followed target (or section) left the base, once per ref
+    (``missing_notified_ref``); the subscription is kept. A ref that came back is un-marked.
+    The notices go through the reminders' pacer and retry rules (REMINDER_RATE, the breaker), so
+    a thousand of them never exceed Telegram's limits; one Telegram did not take stays unmarked
+    and is sent by a later tick. Returns the number of messages sent."""
+    svc = services_of(application)
+    runtime = application.bot_data.get(REMINDERS)
+    send = make_sender(application.bot)
+    sent = 0
+    pending = False
+    for sub in await _to_tell(application):
         old = old_kb.entries.get(sub.ref) if old_kb is not None and sub.scope == "target" else None
         what = f"Chỉ tiêu «{old.title}»" if old is not None else (
             f"Chỉ tiêu «{sub.ref}»" if sub.scope == "target" else f"Mục «{sub.ref}»")
         text = MISSING_TARGET.format(what=what)
-        for _ in range(3):
+        if runtime is not None:
+            status = await runtime.service.send_paced(send, sub.chat_id, text)
+        else:  # reminders not installed: one plain attempt
             try:
                 await send(sub.chat_id, text)
-            except FloodWait as exc:
-                await asyncio.sleep(exc.retry_after)
-                continue
-            except ChatUnavailable as exc:
-                await svc.storage.deactivate_chat(sub.chat_id, str(exc) or "blocked")
-            except SendError as exc:
-                log.warning("could not tell chat %s that %s is gone: %s", sub.chat_id, sub.ref, exc)
-                break  # not marked: told at the next reload or start
-            else:
-                sent += 1
-                await svc.storage.mark_missing_notified(sub.id, sub.ref)
-            break
+                status = "sent"
+            except ChatUnavailable:
+                status = "deactivated"
+            except SendError:
+                status = "retry"
+        if status == "sent":
+            sent += 1
+            await svc.storage.mark_missing_notified(sub.id, sub.ref)
+        elif status == "deactivated":
+            await svc.storage.deactivate_chat(sub.chat_id, "blocked")
+        elif status in ("uncertain", "failed"):
+            # May have arrived, or will never: at most once, so it counts as told.
+            await svc.storage.mark_missing_notified(sub.id, sub.ref)
+        else:
+            pending = True
+            log.warning("could not tell chat %s that %s is gone yet; a later tick tries again", sub.chat_id, sub.ref)
+    if runtime is not None:
+        runtime.notices_pending = pending
     return sent
 
 
@@ -552,6 +592,7 @@ class ReminderRuntime:
     ticks: int = 0
     runs: int = 0  # fan-outs finished (or cancelled)
     last: FanoutResult | None = None
+    notices_pending: bool = False  # removed-target notices Telegram did not take yet
 
 
 def runtime_of(application: Application) -> ReminderRuntime:
@@ -561,12 +602,16 @@ def runtime_of(application: Application) -> ReminderRuntime:
 
 async def _fanout(application: Application, runtime: ReminderRuntime, at: datetime) -> None:
     try:
+        if runtime.notices_pending:
+            await notify_missing(application)
         result = await runtime.service.run_due(make_sender(application.bot), now=at)
         runtime.last = result
-        if result.due:
-            log.info("reminders at %s: due %d, sent %d, deactivated %d, failed %d, skipped %d (%.1fs)",
-                     at.isoformat(), result.due, result.sent, result.deactivated, result.failed,
-                     result.skipped, result.duration_s)
+        tried = result.sent + result.deactivated + result.failed + result.retry + result.uncertain + result.expired
+        if tried:  # a line only when something was due and not yet done (not every tick all week)
+            log.info("reminders at %s: sent %d, deactivated %d, failed %d, to retry %d, uncertain %d, "
+                     "expired %d, already done %d (%.1fs)",
+                     at.isoformat(), result.sent, result.deactivated, result.failed, result.retry,
+                     result.uncertain, result.expired, result.skipped, result.duration_s)
     except asyncio.CancelledError:
         log.warning("reminder fan-out cancelled; unclaimed reminders go out at the next start")
         raise
@@ -583,7 +628,8 @@ async def tick(context: Context) -> None:
     if not runtime.started:
         interrupted = await runtime.service.recover()
         if interrupted:
-            log.warning("%d reminder(s) were being sent when the bot stopped; marked failed", interrupted)
+            log.warning("%d reminder(s) were being sent when the bot stopped; marked uncertain (never re-sent)",
+                        interrupted)
         runtime.started = True
         try:
             await notify_missing(application)
@@ -611,10 +657,12 @@ def register(application: Application, *, tick_seconds: float | None = None,
     svc = services_of(application)
     settings = svc.settings
     interval = tick_seconds if tick_seconds is not None else settings.reminder_tick_seconds
+    options: dict[str, Any] = {"clock": lambda: clock_of(application)()}
+    options.update(service_options or {})
     service = ReminderService(
         svc.storage, lambda: svc.answers.kb, settings.tz,
         rate=settings.reminder_rate, per_chat_interval=settings.reminder_per_chat_interval,
-        **(service_options or {}),
+        **options,
     )
     runtime = ReminderRuntime(service, interval)
     application.bot_data[REMINDERS] = runtime

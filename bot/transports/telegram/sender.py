@@ -2,21 +2,46 @@
 
 Reminders bypass the global rate limiter's retry (`rate_limit_args={"fanout": True}`): the
 fan-out paces itself, so one 429 on a reminder never holds back users' answers.
+
+Which failures may be retried (at most once per reminder): only those where Telegram did not take
+the message — an error answer (5xx), no connection at all (refused, connect or pool timeout), a
+request that could not be written completely, or a connection the server had already closed (it
+closed without a byte of response: the keep-alive race, where a request goes out on a connection
+the server closed a moment before). A request that was sent and then got no answer (read timeout,
+connection reset while waiting) may have been delivered: it is :class:`UncertainSendError`, never
+re-sent.
 """
 
 from __future__ import annotations
 
+import httpx
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.services.reminders import ChatUnavailable, FloodWait, Sender, TransientSendError
+from bot.services.reminders import ChatUnavailable, FloodWait, Sender, TransientSendError, UncertainSendError
 
 _GONE = ("chat not found", "user is deactivated", "bot was kicked", "chat_write_forbidden", "have no rights")
+# httpx errors that mean the server cannot have executed the request: never connected, or the
+# request was not written completely.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout)
+_CLOSED_BEFORE = "without sending a response"  # httpcore: the server closed before any response byte
 
 
 def _seconds(value: object) -> float:
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+
+
+def surely_not_sent(exc: TelegramError) -> bool:
+    """True when Telegram cannot have executed the request: it answered with an error (PTB raises
+    NetworkError/TimedOut without an httpx cause for an HTTP error status), or the connection
+    was never made. False when the request may have been executed (no answer to a sent request)."""
+    cause = exc.__cause__
+    if cause is None:
+        return isinstance(exc, NetworkError) and not isinstance(exc, TimedOut)
+    if isinstance(cause, httpx.RemoteProtocolError):
+        return _CLOSED_BEFORE in str(cause)
+    return isinstance(cause, _NOT_SENT)
 
 
 def make_sender(bot: Bot) -> Sender:
@@ -39,6 +64,8 @@ def make_sender(bot: Bot) -> Sender:
                 raise ChatUnavailable(exc.message) from exc
             raise  # a bad request will not get better by retrying: ends in the ledger as failed
         except (TimedOut, NetworkError) as exc:
-            raise TransientSendError(exc.message) from exc
+            if surely_not_sent(exc):
+                raise TransientSendError(exc.message) from exc
+            raise UncertainSendError(exc.message) from exc
 
     return send

@@ -127,8 +127,49 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation: one ✓/✗ line per check (see bot.doctor)."""
+    from bot.doctor import doctor
+
+    return doctor(args)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's online backup API (safe while the bot runs)."""
+    from bot.cli import settings_of
+    from bot.failure import OperatorError
+    from bot.services.operations import DatabaseProblem, backup_database
+
+    try:
+        done = backup_database(Path(settings_of(args).database_path), Path(args.file) if args.file else None)
+    except DatabaseProblem as exc:
+        raise OperatorError(str(exc), 1) from exc
+    print(f"backup: {done.path} ({done.size:,} bytes, schema v{done.schema_version}, integrity ok)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace the database with a backup (checked first; the current one is backed up first)."""
+    import asyncio
+
+    from bot.cli import settings_of
+    from bot.failure import OperatorError
+    from bot.services.operations import DatabaseProblem, probe_database, restore_database
+
+    database = Path(settings_of(args).database_path)
+    try:
+        before = restore_database(Path(args.file), database)
+        status = asyncio.run(probe_database(database))  # migrates an older backup to this version
+    except DatabaseProblem as exc:
+        raise OperatorError(str(exc), 1) from exc
+    if before is not None:
+        print(f"the database it replaced: {before.path}")
+    print(f"restored: {args.file} → {database} (schema v{status.schema_version}); start the bot again")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add extract, ask, chat, run, bench to the CLI."""
+    """Add extract, ask, chat, run, doctor, backup, restore, bench to the CLI."""
     a = sub.add_parser("ask", help="answer a question (or a batch) as the bot would")
     a.add_argument("question", nargs="*", help="the question")
     a.add_argument("--json", action="store_true", help="print the JSON contract of ../shared/eval/README.md")
@@ -152,6 +193,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     rc = sub.add_parser("run-or-chat", help="Telegram bot if a token is set, else terminal chat (make run)")
     rc.set_defaults(func=cmd_run_or_chat)
+
+    d = sub.add_parser("doctor", help="check settings, base, report, database, time zone, admins, access "
+                                      "(--online: Telegram too); one ✓/✗ line each")
+    d.add_argument("--online", action="store_true", help="also call getMe on Telegram")
+    d.set_defaults(func=cmd_doctor, tolerates_bad_settings=True)
+
+    bk = sub.add_parser("backup", help="copy the database (SQLite online backup; safe while the bot runs)")
+    bk.add_argument("file", nargs="?", help="where to write it (default: backups/ beside DATABASE_PATH, timestamped)")
+    bk.set_defaults(func=cmd_backup)
+
+    rs = sub.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    rs.add_argument("file", help="the backup file")
+    rs.set_defaults(func=cmd_restore)
 
     b = sub.add_parser("bench", help="matching benchmark: accuracy and latency vs baselines, growth curve")
     b.add_argument("--questions", default="../shared/eval/dev.jsonl")

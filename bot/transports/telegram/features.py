@@ -18,7 +18,7 @@ from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.transports.telegram import admin, progress, reminders, texts
+from bot.transports.telegram import admin, backup, progress, reminders, texts
 from bot.transports.telegram.handlers import services_of
 from bot.transports.telegram.shared import CLOCK, Clock, system_clock
 
@@ -30,6 +30,7 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("reload", "Nạp lại cơ sở dữ liệu (quản trị)"),
     ("chuatraloi", "Câu hỏi chưa trả lời được (quản trị)"),
     ("thongke", "Thống kê sử dụng và nhắc tiến độ (quản trị)"),
+    ("saoluu", "Sao lưu cơ sở dữ liệu và gửi tệp (quản trị)"),
 )
 
 Hook = Callable[[Application], Awaitable[None]]
@@ -56,6 +57,7 @@ def install(
     reminders.register(application, tick_seconds=tick_seconds, service_options=reminder_options)
     progress.register(application)
     admin.register(application, knowledge_dir)
+    backup.register(application)
     _chain(application)
 
 

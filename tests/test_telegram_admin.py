@@ -16,6 +16,7 @@ from bot.engine.engine import Engine
 from bot.knowledge.base import load_base
 from bot.transports.telegram.shared import ADMIN_ONLY
 from tests.emulator import Emulator
+from tests.test_bounded_input import ANCHOR_BOMB
 from tests.test_telegram_reminders import FakeClock, features, reminders, settle, until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,7 +201,10 @@ async def test_yaml_upload_good(telegram_bot, emulator: Emulator, kdir: Path) ->
         ("targets.yaml", BROKEN.encode(), "❌ Tệp targets.yaml không hợp lệ; không ghi gì.\n• knowledge/targets.yaml:", True),
         ("targets.yaml", b"kind: target\nentries:\n  - id: X\n", "❌ Tệp targets.yaml không hợp lệ; không ghi gì.", True),
         ("latin.yaml", "# caf\xe9".encode("latin-1"), "❌ Tệp không phải văn bản UTF-8.", True),
-        ("../evil.yaml", b"kind: target\n", "❌ Tên tệp không hợp lệ", True),
+        ("../evil.yaml", b"kind: target\n", "Tên tệp «../evil.yaml» không hợp lệ", False),
+        ("targets.yml", b"kind: target\n", "Tệp «targets.yml» có đuôi .yml", False),
+        ("targets.yaml", ANCHOR_BOMB.encode(), "❌ Tệp targets.yaml không hợp lệ; không ghi gì.\n"
+         "• knowledge/targets.yaml:6: invalid YAML: aliases expand to more than 100.000 nodes", True),
     ],
 )
 async def test_yaml_upload_refused_nothing_written(telegram_bot, emulator: Emulator, kdir: Path, name: str,
@@ -213,8 +217,9 @@ async def test_yaml_upload_refused_nothing_written(telegram_bot, emulator: Emula
         assert answer["text"].startswith(reply), answer["text"]
         assert bool(emulator.calls("getFile")) is downloaded
         assert bot.answers.engine is engine
-        [entry] = await bot.answers.storage.recent_audit(1)
-        assert entry.action == "upload" and entry.user_id == ADMIN
+        assert await bot.quiet(ADMIN) == []  # one reply, whatever the file held
+        entry = next(e for e in await bot.answers.storage.recent_audit(5) if e.action == "upload")
+        assert entry.user_id == ADMIN
     assert snapshot(kdir) == before
 
 

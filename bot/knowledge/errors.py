@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_MESSAGE = 300  # characters; a message may quote the input (an id, a value), never at length
+
+
+def cut_text(text: str | None, limit: int) -> str | None:
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks the cut)."""
+    if text is None:
+        return None
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class KbError:
-    """One problem in the knowledge base, located as precisely as the loader can."""
+    """One problem in the knowledge base, located as precisely as the loader can. Every part is cut
+    to a bounded length (whatever the file holds, an error is at most a few hundred characters)."""
 
     file: str
     message: str
     entry: str | None = None
     field: str | None = None
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", cut_text(self.file, 200))
+        object.__setattr__(self, "message", cut_text(self.message, MAX_MESSAGE))
+        object.__setattr__(self, "entry", cut_text(self.entry, 80))
+        object.__setattr__(self, "field", cut_text(self.field, 120))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -209,13 +209,39 @@ class SectionsFile(Strict):
     sections: list[Section] = Field(min_length=1)
 
 
-class Synonyms(Strict):
-    """`knowledge/synonyms.yaml`: shared abbreviations and synonym groups."""
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True)]
 
-    abbreviations: dict[str, str] = {}
-    acronyms: dict[str, str] = {}
-    synonyms: list[list[NonEmpty]] = []
-    places: list[NonEmpty] = []
+# Bounds on synonyms.yaml: every phrase is applied to every question and every entry's words, so
+# its size multiplies all matching work. About ten times what the base uses (79 abbreviations, 9
+# acronyms, 13 groups of at most 5 phrases, 48 places); a file beyond them is refused, one line.
+MAX_ABBREVIATIONS = 1000
+MAX_ACRONYMS = 200
+MAX_SYNONYM_GROUPS = 300
+MAX_GROUP_SIZE = 30
+MAX_SYNONYM_PHRASES = 2000
+MAX_PLACES = 500
+
+
+class Synonyms(Strict):
+    """`knowledge/synonyms.yaml`: shared abbreviations and synonym groups (bounded, see above)."""
+
+    abbreviations: dict[Short, Phrase] = {}
+    acronyms: dict[Short, Phrase] = {}
+    synonyms: list[Annotated[list[Phrase], Field(min_length=2, max_length=MAX_GROUP_SIZE)]] = Field(
+        default=[], max_length=MAX_SYNONYM_GROUPS)
+    places: list[Phrase] = Field(default=[], max_length=MAX_PLACES)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Synonyms:
+        if len(self.abbreviations) > MAX_ABBREVIATIONS:
+            raise ValueError(f"too many abbreviations ({len(self.abbreviations)}; at most {MAX_ABBREVIATIONS})")
+        if len(self.acronyms) > MAX_ACRONYMS:
+            raise ValueError(f"too many acronyms ({len(self.acronyms)}; at most {MAX_ACRONYMS})")
+        phrases = sum(len(g) for g in self.synonyms)
+        if phrases > MAX_SYNONYM_PHRASES:
+            raise ValueError(f"too many synonym phrases ({phrases}; at most {MAX_SYNONYM_PHRASES} in all groups)")
+        return self
 
 
 class Exclusion(Strict):

@@ -1,11 +1,80 @@
-"""YAML reading that remembers line numbers, so an error can name the line of an entry or field."""
+"""YAML reading that remembers line numbers, so an error can name the line of an entry or field.
+
+Bounded work for any input (an admin's upload is input too): a document over :data:`MAX_BYTES`,
+nested deeper than :data:`MAX_DEPTH`, with more than :data:`MAX_NODES` nodes, or whose aliases
+expand to more than :data:`MAX_EXPANDED` nodes (the "billion laughs" anchor bomb: a few hundred
+bytes that expand to billions of nodes) is refused with one line before anything is built from it.
+The expansion is measured on the composed node graph, where an alias is a shared node, so the
+check itself is linear in the document's size. Error texts quote the input only in short.
+"""
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+MAX_BYTES = 2_000_000  # the whole knowledge base is ~0.3 MB; an upload is capped at 1 MB before this
+MAX_DEPTH = 64
+MAX_NODES = 50_000  # the largest file has ~2,000
+MAX_EXPANDED = 100_000  # nodes after every alias is expanded (the largest file: ~2,000)
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+_short.maxlevel = 2
+_short.maxlist = _short.maxdict = _short.maxtuple = _short.maxset = 4
+
+
+def short(value: Any) -> str:
+    """A bounded repr for error texts: never more than ~150 characters, whatever the value."""
+    text = _short.repr(value)
+    return text if len(text) <= 150 else text[:149] + "…"
+
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A document beyond one of the limits above."""
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED) -> int:
+    """Nodes in the document once every alias is expanded, counted without expanding anything
+    (each distinct node once, memoised: linear time). Raises YamlLimitError above ``limit`` or
+    for an alias inside its own anchor (an infinite document)."""
+    memo: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            size = 1 + sum(memo[id(c)] for c in _children(node))
+            if size > limit:
+                raise YamlLimitError(None, None, f"aliases expand to more than {limit:,} nodes".replace(",", "."),
+                                     node.start_mark)
+            memo[key] = size
+            continue
+        if key in memo:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise YamlLimitError(None, None, "an alias refers to a node that contains it (recursive alias)",
+                                     child.start_mark)
+            if id(child) not in memo:
+                stack.append((child, False))
+    return memo[id(root)]
 
 
 class LineDict(dict):
@@ -16,7 +85,33 @@ class LineDict(dict):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are LineDicts (1-based lines)."""
+    """SafeLoader whose mappings are LineDicts (1-based lines), with the limits above."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        """Compose one node, counting nesting and nodes (an alias is not a new node)."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlLimitError(None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            self._nodes += 1
+            if self._nodes > MAX_NODES:
+                raise YamlLimitError(None, None, f"more than {MAX_NODES:,} nodes".replace(",", "."),
+                                     self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        """Compose the document, then refuse it if its aliases expand beyond the limit."""
+        node = super().compose_document()
+        if node is not None:
+            expanded_size(node)
+        return node
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -30,11 +125,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
             hash(key)
         except TypeError as exc:
             raise yaml.constructor.ConstructorError(
-                None, None, f"unhashable key {key!r}", key_node.start_mark
+                None, None, f"unhashable key {short(key)}", key_node.start_mark
             ) from exc
         if key in result:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {short(key)}", key_node.start_mark
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
@@ -48,13 +143,18 @@ class YamlError(ValueError):
     """A file that is not valid YAML; carries the line where the parser stopped."""
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
+        message = " ".join(message.split())
+        if len(message) > 200:
+            message = message[:199] + "…"
         self.path, self.line, self.message = path, line, message
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: invalid YAML: {message}")
 
 
 def load_yaml_text(text: str, path: str = "<text>") -> Any:
-    """Parse YAML text with line tracking; raise YamlError on a syntax error."""
+    """Parse YAML text with line tracking; raise YamlError on a syntax error or beyond a limit."""
+    if len(text) > MAX_BYTES:
+        raise YamlError(path, None, f"file too large ({len(text):,} characters; at most {MAX_BYTES:,})".replace(",", "."))
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -68,6 +168,9 @@ def load_yaml_text(text: str, path: str = "<text>") -> Any:
 def load_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file (UTF-8)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES * 4:  # bytes; a UTF-8 character is at most 4
+            raise YamlError(str(path), None, f"file too large ({size:,} bytes)".replace(",", "."))
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(str(path), None, f"not UTF-8 text ({exc.reason})") from exc

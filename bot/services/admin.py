@@ -18,12 +18,19 @@ from pathlib import Path
 
 from bot.engine.engine import Engine
 from bot.knowledge.base import KnowledgeBase, data_files, load_base
-from bot.knowledge.errors import KbError, KnowledgeError
+from bot.knowledge.errors import KbError, KnowledgeError, cut_text
 from bot.knowledge.schema import Target
 from bot.services.loading import Loaded, load_engine
 
 MAX_UPLOAD_BYTES = 1_000_000
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ya?ml$")
+# Only .yaml: the loader reads *.yaml, so a .yml file would be written and never loaded.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.yaml$")
+
+
+def valid_upload_name(file_name: str) -> bool:
+    """True for a plain ``name.yaml`` (letters, digits, ``-_.``; no folder): checked before
+    anything is downloaded."""
+    return bool(_SAFE_NAME.match(file_name or "")) and os.path.basename(file_name) == file_name
 
 
 @dataclass
@@ -79,8 +86,9 @@ class EngineHolder:
 
 
 def format_errors(errors: list[KbError], limit: int = 10) -> str:
-    """The errors, one a line (file, entry, field, line), for an admin reply."""
-    lines = [f"• {e}" for e in errors[:limit]]
+    """The errors, one a line (file, entry, field, line), for an admin reply: at most ``limit``
+    lines of at most 300 characters, so a reply about any file fits in one Telegram message."""
+    lines = [f"• {cut_text(str(e), 300)}" for e in errors[:limit]]
     if len(errors) > limit:
         lines.append(f"… và {len(errors) - limit} lỗi khác")
     return "\n".join(lines)
@@ -139,7 +147,7 @@ class AdminService:
         """Validate an uploaded YAML file with the rest of the base; write it atomically with a
         timestamped backup of the file it replaces; reload. Nothing is written on any error."""
         name = os.path.basename(file_name or "")
-        if not _SAFE_NAME.match(name) or name != file_name:
+        if not valid_upload_name(file_name):
             return ReloadReport(False, message="Tên tệp không hợp lệ: cần một tên .yaml đơn giản (chữ, số, - _ .).")
         if len(content) > MAX_UPLOAD_BYTES:
             return ReloadReport(False, message=f"Tệp quá lớn ({len(content):,} byte); tối đa 1 MB.".replace(",", "."))

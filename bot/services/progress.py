@@ -102,7 +102,7 @@ def parse_value(text: str, target: Target) -> float:
     is_percent = raw.endswith("%")
     value = parse_number(raw)
     if value is None or not re.fullmatch(r"[\d.,]+%?", raw):
-        raise ProgressInputError(f"“{text}” không phải là một số (ví dụ: 1.250 hoặc 45%).")
+        raise ProgressInputError(f"“{text[:40]}” không phải là một số (ví dụ: 1.250 hoặc 45%).")
     if target.unit == "%":
         if not 0 <= value <= 100:
             raise ProgressInputError("Chỉ tiêu tính bằng %: giá trị phải từ 0 đến 100.")
@@ -132,7 +132,7 @@ def parse_as_of(text: str | None, target: Target, today: date) -> date:
                 year = int(y) + (2000 if y and len(y) == 2 else 0) if y else target.year
                 day = date(year, mo, d)
         except ValueError as exc:
-            raise ProgressInputError(f"“{text}” không phải là ngày hợp lệ (ví dụ: 15/3/2024).") from exc
+            raise ProgressInputError(f"“{text[:40]}” không phải là ngày hợp lệ (ví dụ: 15/3/2024).") from exc
     if day > today:
         raise ProgressInputError(f"Ngày {day:%d/%m/%Y} ở tương lai: chỉ ghi nhận số liệu đã có.")
     if day.year != target.year:

@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.knowledge.base import KnowledgeBase
-from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors
+from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, send_html, services, services_of
 from bot.transports.telegram.reminders import start_notices
@@ -44,6 +44,10 @@ RELOAD_OK = "✅ {message}"
 RELOAD_FAILED = "❌ {message}\n{errors}"
 RELOAD_REMOVED = "Chỉ tiêu bị bỏ: {ids}. Người theo dõi các chỉ tiêu này sẽ được báo ({n} tin nhắn, gửi dần)."
 NOT_YAML = "Tệp «{name}» không phải tệp YAML: chỉ nhận tệp <code>.yaml</code> của cơ sở dữ liệu. Không ghi gì."
+YML = ("Tệp «{name}» có đuôi <code>.yml</code>: cơ sở dữ liệu chỉ đọc tệp <code>.yaml</code>. "
+       "Hãy đổi đuôi thành <code>.yaml</code> rồi gửi lại. Không tải về, không ghi gì.")
+BAD_NAME = ("Tên tệp «{name}» không hợp lệ: cần một tên <code>.yaml</code> đơn giản (chữ, số, - _ .), "
+            "không có thư mục. Không tải về, không ghi gì.")
 TOO_BIG = "Tệp «{name}» quá lớn ({size} byte); tối đa 1 MB. Không tải về, không ghi gì."
 DOWNLOAD_FAILED = "Không tải được tệp «{name}» từ Telegram ({reason}). Không ghi gì; hãy gửi lại."
 UNANSWERED_TITLE = "<b>Câu hỏi chưa trả lời được nhiều nhất ({days} ngày qua)</b>"
@@ -137,9 +141,17 @@ async def document(update: Update, context: Context) -> None:
     if not await require_admin(update, context, "upload", name):
         return
     shown = escape(truncate(name or "không tên", 80))
-    if not name.lower().endswith((".yaml", ".yml")):
-        await audit(update, context, "upload", f"refused: not YAML: {name}")
+    if name.lower().endswith(".yml"):
+        await audit(update, context, "upload", f"refused: .yml: {truncate(name, 100)}")
+        await message.reply_text(YML.format(name=shown))
+        return
+    if not name.lower().endswith(".yaml"):
+        await audit(update, context, "upload", f"refused: not YAML: {truncate(name, 100)}")
         await message.reply_text(NOT_YAML.format(name=shown))
+        return
+    if not valid_upload_name(name):  # before anything is downloaded
+        await audit(update, context, "upload", f"refused: bad name: {truncate(name, 100)}")
+        await message.reply_text(BAD_NAME.format(name=shown))
         return
     if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
         await audit(update, context, "upload", f"refused: {doc.file_size} bytes: {name}")

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None  # empty: a random one per start
+    # Reliability (issue 10): how long a reply Telegram did not take is retried; the per-user token
+    # bucket; the share of entries a reload may remove without the admin's confirmation; whether
+    # logs may carry users' questions; retention of the query log and of knowledge/backups.
+    answer_retry_minutes: float = Field(default=5.0, gt=0, le=60)
+    user_rate_burst: int = Field(default=10, ge=1, le=1000)
+    user_rate_per_minute: float = Field(default=20.0, gt=0, le=6000)
+    reload_max_removed_share: float = Field(default=0.2, ge=0, le=1)
+    log_user_text: bool = False
+    query_log_retention_days: int = Field(default=365, ge=1, le=36500)
+    knowledge_backups_keep: int = Field(default=20, ge=1, le=10000)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -102,7 +112,7 @@ class Settings(BaseSettings):
     def _url(cls, v: str) -> str:
         v = v.strip()
         if v and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"'{v}' không phải địa chỉ http(s)")
+            raise ValueError(f"'{v[:80]}' không phải địa chỉ http(s)")  # cut: the error echoes input
         return v
 
     @field_validator("webhook_url")
@@ -110,7 +120,7 @@ class Settings(BaseSettings):
     def _webhook_url(cls, v: str) -> str:
         v = v.strip()
         if v and not re.match(r"^https://[^\s/]+", v):
-            raise ValueError(f"'{v}' không phải địa chỉ https (Telegram chỉ gửi webhook tới https://…)")
+            raise ValueError(f"'{v[:80]}' không phải địa chỉ https (Telegram chỉ gửi webhook tới https://…)")
         return v
 
     @field_validator("webhook_secret", mode="before")
@@ -129,7 +139,7 @@ class Settings(BaseSettings):
         try:
             zoneinfo.ZoneInfo(v)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{v}' không phải múi giờ IANA hợp lệ (ví dụ Asia/Ho_Chi_Minh)") from None
+            raise ValueError(f"'{v[:80]}' không phải múi giờ IANA hợp lệ (ví dụ Asia/Ho_Chi_Minh)") from None
         return v
 
     @field_validator("access_policy", "log_level", mode="before")

@@ -153,3 +153,38 @@ async def test_a_token_telegram_rejects_is_one_line(emulator: Emulator, monkeypa
     assert last_line(err).startswith("error: TELEGRAM_BOT_TOKEN bị Telegram từ chối (token sai hoặc đã bị thu hồi)")
     assert "B" * 35 not in err
     assert "Telegram chưa trả lời" not in err  # a rejected token is not retried
+
+
+def test_network_errors_while_running_are_logged_in_one_line() -> None:
+    """PTB logs every failed getUpdates with a traceback; an outage must not flood the log."""
+    import io
+
+    from telegram.error import NetworkError
+
+    from bot.settings import load_settings
+    from bot.transports.telegram.serve import quiet_operator_tracebacks
+
+    def logged(level: str) -> str:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        quiet_operator_tracebacks(handler, load_settings(env_file=None, log_level=level))
+        log = logging.getLogger("telegram.ext.Updater.test")
+        log.addHandler(handler)
+        try:
+            try:
+                raise NetworkError("httpx.ConnectError: All connection attempts failed")
+            except NetworkError:
+                log.exception("Exception happened while polling for updates.")
+            try:
+                raise KeyError("a bug")
+            except KeyError:
+                log.exception("Error in a handler")
+        finally:
+            log.removeHandler(handler)
+        return stream.getvalue()
+
+    text = logged("INFO")
+    assert text.splitlines()[0] == ("Exception happened while polling for updates. "
+                                    "(NetworkError: httpx.ConnectError: All connection attempts failed)")
+    assert text.count("Traceback") == 1 and "KeyError" in text  # a bug keeps its traceback
+    assert logged("DEBUG").count("Traceback") == 2

@@ -268,4 +268,7 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("telegram", "telegram.ext", "apscheduler"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
+    # aiosqlite logs every statement with its parameters (users' questions) at DEBUG.
+    if not settings.log_user_text:
+        logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
     return handler

@@ -138,6 +138,8 @@ def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable
             "admin_ids": "",
             "rate_limiter": False,
             "engine_workers": 0,
+            # Tests press buttons faster than any person: the per-user limit has its own tests.
+            "user_rate_burst": 1000,
         }
         values.update(overrides)
         settings = load_settings(env_file=None, **values)

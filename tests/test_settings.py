@@ -157,6 +157,29 @@ def test_logging_redacts_the_token_and_quiets_httpx(monkeypatch: pytest.MonkeyPa
     assert "bot[TOKEN]/getMe" in out and "bot[TOKEN]/sendMessage" in out and "getUpdates" not in out
 
 
+def test_debug_logging_carries_no_user_text_unless_asked() -> None:
+    """LOG_LEVEL=DEBUG: PTB (updates, request parameters) and aiosqlite (SQL with parameters) would
+    log what users wrote; they stay at INFO unless LOG_USER_TEXT=true."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    names = ("telegram", "telegram.ext", "aiosqlite")
+    levels = {n: logging.getLogger(n).level for n in names}
+    try:
+        configure_logging(load_settings(env_file=None, log_level="DEBUG"), io.StringIO())
+        assert root.level == logging.DEBUG
+        assert all(logging.getLogger(n).getEffectiveLevel() >= logging.INFO for n in names)
+        configure_logging(load_settings(env_file=None, log_level="DEBUG", log_user_text=True), io.StringIO())
+        assert logging.getLogger("telegram.ext").getEffectiveLevel() >= logging.INFO  # the token, still
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+
+
 def test_run_without_token_exits_with_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in VARS}
     root = Path(__file__).resolve().parents[1]

@@ -98,12 +98,22 @@ async def test_error_handler_logs_with_the_update_and_hides_internals(telegram_b
 
     monkeypatch.setattr(kb_engine, "ask", boom)
     async with telegram_bot() as bot:
-        with caplog.at_level(logging.ERROR):
+        with caplog.at_level(logging.DEBUG):
             [reply] = await bot.say(CHAT, QUESTION)
         assert reply["text"] == "Đã có lỗi xảy ra, vui lòng thử lại sau."
         record = next(r for r in caplog.records if r.getMessage().startswith("exception while handling an update"))
-        assert QUESTION in record.getMessage()  # the update is in the log
+        assert f"message from user {CHAT} in chat {CHAT}" in record.getMessage()  # the update is in the log …
+        # … and not what the user wrote (PTB's and aiosqlite's DEBUG lines would: configure_logging keeps
+        # them at INFO whatever LOG_LEVEL says, see test_settings).
+        leaks = [r.name for r in caplog.records if QUESTION in r.getMessage()]
+        assert [n for n in leaks if not n.startswith(("telegram", "aiosqlite"))] == []
         assert record.exc_info and "internal detail" in str(record.exc_info[1])
+    caplog.clear()
+    async with telegram_bot(log_user_text=True):  # unless a setting asks for it
+        with caplog.at_level(logging.ERROR):
+            await bot.say(CHAT, QUESTION)
+        assert any(QUESTION in r.getMessage() for r in caplog.records)
+    async with telegram_bot() as bot:
         # A button whose handler fails: the query is answered, the user told.
         [clarify] = await bot.say(CHAT, "/start")
         [reply] = await bot.press(CHAT, clarify["message_id"], "q:0")
@@ -138,11 +148,17 @@ async def test_blocked_user_is_not_retried_and_chat_is_deactivated(telegram_bot,
 
 
 async def test_limiter_retries_server_errors_not_bad_requests_and_fanout_bypasses() -> None:
-    from telegram.error import BadRequest, NetworkError, RetryAfter
+    from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
     from bot.transports.telegram.resilience import ResilientRateLimiter
 
-    limiter = ResilientRateLimiter(throttle=False, backoff=0.01)
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:  # virtual time: the deadline is reached without waiting
+        clock[0] += seconds
+
+    limiter = ResilientRateLimiter(throttle=False, backoff=0.5, max_backoff=8.0, deadline=60.0, sleep=sleep,
+                                   clock=lambda: clock[0])
     calls: list[str] = []
 
     def failing(errors: list[Exception]):
@@ -164,8 +180,12 @@ async def test_limiter_retries_server_errors_not_bad_requests_and_fanout_bypasse
         await run([BadRequest("Bad Request: chat not found")])
     assert len(calls) == 1
     with pytest.raises(NetworkError):
-        await run([NetworkError("down")] * 10)
-    assert len(calls) == limiter.server_retries + 1
+        await run([NetworkError("down")] * 100)
+    # Retried for the deadline (60 s): 0.5, 1, 2, 4, 8, 8, … seconds apart.
+    assert len(calls) == 11 and 52 <= clock[0] <= 60
+    with pytest.raises(TimedOut):
+        await run([TimedOut("Timed out")])  # a read timeout: it may have been sent, not retried
+    assert len(calls) == 1
     # The reminder fan-out: one attempt whatever happens, no waiting.
     start = time.monotonic()
     for error in (RetryAfter(5), NetworkError("Internal Server Error")):

@@ -26,6 +26,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from bot import signals
 from bot.knowledge.base import KnowledgeBase
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
 from bot.transports.telegram.formatting import escape, truncate
@@ -243,6 +244,10 @@ def add_sighup(application: Application) -> bool:
     except (NotImplementedError, RuntimeError, ValueError) as exc:  # Windows, or not the main thread
         log.info("no SIGHUP reload here: %s", exc)
         return False
+    if signals.take_pending():  # a SIGHUP during start-up, remembered by the early handler
+        log.info("SIGHUP received during start-up: reloading now")
+        # Not application.create_task: the application is not running yet (post_init).
+        application.bot_data["early_sighup"] = asyncio.get_running_loop().create_task(reload_on_signal(application))
     return True
 
 
@@ -252,6 +257,7 @@ def remove_sighup() -> None:
     if sig is not None:
         with suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(sig)
+        signals.reinstall()  # `run` stays safe from SIGHUP until it has exited
 
 
 def register(application: Application, knowledge_dir: Path | None = None) -> AdminService:

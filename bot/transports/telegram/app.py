@@ -19,7 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.services.answers import AnswerService
 from bot.services.storage import Storage
 from bot.settings import Settings
-from bot.transports.telegram import handlers, texts
+from bot.transports.telegram import handlers, reliability, texts
 from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRateLimiter
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,16 @@ POLL_INTERVAL = 0.01
 
 
 async def post_init(application: Application) -> None:
-    """Open storage, start the engine workers, register the command menu (setMyCommands)."""
+    """Open storage and check it (integrity, WAL, a write), replay the updates a crash left
+    unhandled, start the engine workers and the storage watchdog, register the command menu."""
+    from bot.failure import OperatorError
+
     svc: handlers.Services = application.bot_data[handlers.SERVICES]
     await svc.storage.open()
+    if not await reliability.check_storage(application, integrity=True):
+        raise OperatorError(application.bot_data[reliability.FATAL], 1)
+    await reliability.replay_inbox(application)
+    reliability.start_watchdog(application, svc.settings.reminder_tick_seconds)
     await svc.answers.start()
     yrs = texts.years(svc.answers)
     await application.bot.set_my_commands([BotCommand(c, d.format(**yrs)) for c, d in texts.COMMANDS])
@@ -42,8 +49,9 @@ async def post_init(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Stop the engine workers, close storage."""
+    """Stop the watchdog and the engine workers, close storage."""
     svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    await reliability.stop_watchdog(application)
     await svc.answers.close()
     await svc.storage.close()
 
@@ -54,12 +62,14 @@ def build_application(
     *,
     storage: Storage | None = None,
     retry_backoff: float = 0.5,
+    retry_max_backoff: float | None = None,
     concurrent_updates: int = 256,
     extra_handlers: Callable[[Application], None] | None = None,
 ) -> Application:
     """The Application: token and API URLs from settings, HTML by default, the resilient rate
-    limiter (throttling per RATE_LIMITER), chat-ordered concurrent updates, every handler;
-    conversations forgotten after CONVERSATION_IDLE_MINUTES.
+    limiter (throttling per RATE_LIMITER; replies retried for ANSWER_RETRY_MINUTES), chat-ordered
+    concurrent updates, the update inbox and the per-user rate limit (``reliability``), every
+    handler; conversations forgotten after CONVERSATION_IDLE_MINUTES.
 
     ``extra_handlers(application)`` runs between the main handlers and the catch-all fallbacks.
     Nothing touches the network or the disk until the application is initialized.
@@ -74,13 +84,17 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(ResilientRateLimiter(throttle=settings.rate_limiter, backoff=retry_backoff))
+        .rate_limiter(ResilientRateLimiter(throttle=settings.rate_limiter, backoff=retry_backoff,
+                                           deadline=settings.answer_retry_minutes * 60,
+                                           **({"max_backoff": retry_max_backoff} if retry_max_backoff else {})))
         .concurrent_updates(ChatOrderedProcessor(concurrent_updates))
+        .update_queue(reliability.PersistentUpdateQueue())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data[handlers.SERVICES] = handlers.Services(settings, answers, storage)
+    reliability.install(application)
     handlers.register(application)
     if extra_handlers is not None:
         extra_handlers(application)

@@ -385,15 +385,24 @@ async def my_chat_member(update: Update, context: Context) -> None:
 # -- errors -----------------------------------------------------------------------------------
 
 
-def _describe(update: object) -> str:
+def _describe(update: object, with_text: bool = False) -> str:
+    """The update for a log line: without what users wrote (ids, kind, length) unless LOG_USER_TEXT."""
     if isinstance(update, Update):
-        return json.dumps(update.to_dict(), ensure_ascii=False)[:3000]
-    return repr(update)[:3000]
+        if with_text:
+            return json.dumps(update.to_dict(), ensure_ascii=False)[:3000]
+        message, query = update.effective_message, update.callback_query
+        chat, user = update.effective_chat, update.effective_user
+        kind = "button" if query is not None else "message" if message is not None else "update"
+        size = len((query.data if query else None) or (message.text or message.caption or "" if message else ""))
+        return (f"update {update.update_id} ({kind} from user {user.id if user else None} in chat "
+                f"{chat.id if chat else None}, {size} characters; LOG_USER_TEXT=true to log the text)")
+    return type(update).__name__
 
 
 async def on_error(update: object, context: Context) -> None:
     """Log every exception with its update; tell the user something went wrong, without internals."""
-    log.error("exception while handling an update: %s", _describe(update), exc_info=context.error)
+    log.error("exception while handling an update: %s",
+              _describe(update, services(context).settings.log_user_text), exc_info=context.error)
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return  # nobody to tell, or the user blocked the bot
     await ack(context, update.callback_query)

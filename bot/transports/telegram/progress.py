@@ -226,11 +226,14 @@ async def chart_button(update: Update, context: Context) -> None:
 # -- /capnhat --------------------------------------------------------------------------------
 
 
-async def record(update: Update, context: Context, target: Target, value: float, day: date) -> str:
-    """Append the record, audit it; the reply (HTML): what was recorded and the new status."""
+async def record(update: Update, context: Context, target: Target, value: float, day: date, source: str) -> str:
+    """Append the record, audit it; the reply (HTML): what was recorded and the new status.
+
+    ``source`` names the message or confirmation that made it: handling the same update twice (a
+    replay after a crash) records it once."""
     svc = services(context)
     user = update.effective_user
-    await svc.storage.add_progress(target.id, value, day, user.id if user else 0)
+    await svc.storage.add_progress(target.id, value, day, user.id if user else 0, source=source)
     await audit(update, context, "capnhat", f"{target.id} = {value:g} @ {day.isoformat()}")
     st = compute_status(target, await svc.storage.progress_for(target.id))
     number = target_number(svc.answers, target)
@@ -292,7 +295,8 @@ async def update_command(update: Update, context: Context) -> None:
     except ProgressInputError as exc:
         await message.reply_text(escape(str(exc)))
         return
-    await message.reply_text(await record(update, context, target, value, day))
+    await message.reply_text(await record(update, context, target, value, day,
+                                          source=f"msg:{chat.id}:{message.message_id}"))
 
 
 async def pick_button(update: Update, context: Context) -> None:
@@ -389,7 +393,8 @@ async def confirm_button(update: Update, context: Context) -> None:
     done[key] = None
     while len(done) > 1000:
         del done[next(iter(done))]
-    await _edit(update, context, await record(update, context, target, value, day))
+    await _edit(update, context, await record(update, context, target, value, day,
+                                              source=f"confirm:{key[0]}:{key[1]}"))
     await ack(context, query)
 
 

@@ -201,7 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return fail(str(exc), 2)
             args.settings_error = str(exc)
         return int(args.func(args) or 0)
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if getattr(args, "command", None) in ("run", "run-or-chat"):
+            # The bot prints nothing worth piping: a broken pipe here is a failure (a socket, a
+            # closed log), and a supervisor must see a non-zero exit to restart it.
+            try:
+                return fail(f"BrokenPipeError: {' '.join(str(exc).split())[:200]}", 1)
+            except OSError:  # stderr is the broken pipe: nothing can be printed, the exit code says it
+                return 1
         # Output piped into `head` and closed early: not an error of ours.
         sys.stderr.close()
         return 0

@@ -144,7 +144,8 @@ def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable
         values.update(overrides)
         settings = load_settings(env_file=None, **values)
         answers = AnswerService(engine or kb_engine, workers=settings.engine_workers)
-        application = build_application(settings, answers, retry_backoff=0.05, extra_handlers=extra_handlers)
+        application = build_application(settings, answers, retry_backoff=0.05, retry_max_backoff=0.2,
+                                        extra_handlers=extra_handlers)
         async with running(application, poll_interval=0.0, timeout=5):
             yield BotHarness(emulator, application, answers)
 

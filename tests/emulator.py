@@ -864,6 +864,7 @@ class Emulator:
         self._fault_rates: dict[str, _FaultRate] = {}
         self._delays: dict[str, float] = {}
         self._blocked: set[int] = set()
+        self._failing_chats: dict[int, int] = {}
 
         # Waiters and server.
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
@@ -1130,6 +1131,14 @@ class Emulator:
         else:
             self._delays[method] = seconds
 
+    def fail_chat(self, chat_id: int, status: int = 502) -> None:
+        """Every send/edit to this chat fails with ``status`` (a 5xx: Telegram did not take it)."""
+        self._failing_chats[chat_id] = status
+
+    def heal_chat(self, chat_id: int) -> None:
+        """Undo fail_chat()."""
+        self._failing_chats.pop(chat_id, None)
+
     def block_chat(self, chat_id: int) -> None:
         """Every send/edit to this chat gets 403 "Forbidden: bot was blocked by the user"."""
         self._blocked.add(chat_id)
@@ -1144,6 +1153,7 @@ class Emulator:
         self._fault_rates.clear()
         self._delays.clear()
         self._blocked.clear()
+        self._failing_chats.clear()
 
     def _apply_faults(self, method: str, params: JSONDict) -> None:
         if (
@@ -1152,6 +1162,12 @@ class Emulator:
             and params.get("chat_id") in self._blocked
         ):
             raise ApiError(403, STATUS_DESCRIPTIONS[403])
+        if (
+            self._failing_chats
+            and method.startswith(_CHAT_SEND_PREFIXES)
+            and params.get("chat_id") in self._failing_chats
+        ):
+            raise _fault_error(self._failing_chats[params["chat_id"]], None, None)
         if self._fail_next:
             queue = self._fail_next.get(method)
             if not queue and method != "getUpdates":

@@ -8,6 +8,7 @@ emulator), lost and duplicated; docs/benchmarks.md's reliability table reports t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ MONDAY_7 = datetime(2024, 2, 12, 7, 0, tzinfo=TZ)  # Monday-08:00 reminders not 
 MONDAY_8 = datetime(2024, 2, 12, 8, 0, 1, tzinfo=TZ)
 # Fast pacing and a short breaker so a fan-out of hundreds takes a second, not minutes.
 FAST = {"reminder_rate": 1000, "reminder_per_chat_interval": 0}
-BREAKER = {"backoff": 0.005, "max_backoff": 0.05}
+BREAKER = {"backoff": 0.002, "max_backoff": 0.02}
 
 
 def reminder_counts(emulator: Emulator, chats: list[int]) -> Counter[int]:
@@ -88,7 +89,8 @@ async def test_network_outage_during_a_600_reminder_fanout(telegram_bot, emulato
 
 
 async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emulator) -> None:
-    """70% of sends answered 502/500 while the fan-out runs: retried until taken, none twice."""
+    """70% of sends answered 502 while the fan-out runs (at least 60 of them): retried until taken,
+    none twice."""
     clock = FakeClock(MONDAY_7)
     chats = list(range(110_001, 110_201))
     async with telegram_bot(extra_handlers=features(clock, **BREAKER), **FAST) as bot:
@@ -102,7 +104,7 @@ async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emu
             return sum(1 for e in emulator.errors if e.status == 502)
 
         async def storm_hit() -> bool:
-            return errors() >= 100 and (await ledger(storage))["retry"] > 0
+            return errors() >= 60 and (await ledger(storage))["retry"] > 0
 
         await until(storm_hit, timeout=20)
         emulator.set_fault_rate("sendMessage", 502, 0)
@@ -113,3 +115,106 @@ async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emu
 
         await until(all_sent, timeout=30)
         assert tally(emulator, chats) == {"sent": 200, "delivered": 200, "lost": 0, "duplicated": 0}
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+QUESTIONS = [
+    "Chỉ tiêu kết nạp đảng viên năm 2024 là bao nhiêu?",
+    "Tính đến 31/10/2023 kết nạp được bao nhiêu đảng viên mới?",
+    "chi tieu giam sat chuyen de to chuc dang 2024",
+    "Ban Thường vụ Thành ủy kiểm tra bao nhiêu tổ chức đảng năm 2023?",
+]
+
+
+def first_lines(engine: Any, questions: list[str]) -> list[str]:
+    """What each question's reply starts with (asked alone, as a first turn)."""
+    return [engine.ask(q).text.splitlines()[0] for q in questions]
+
+
+async def test_replies_outlive_a_network_outage_in_order_per_chat(telegram_bot, emulator: Emulator,
+                                                                    kb_engine: Any) -> None:
+    """The network drops the moment the bot has fetched 8 questions of 2 chats: every reply is
+    retried until the network is back, none lost, none twice, each chat's in its order."""
+    proxy = await NetProxy(emulator.port).start()
+    chats = (120_001, 120_002)
+    expected = first_lines(kb_engine, QUESTIONS)
+    armed = True
+    get_updates = emulator._h_get_updates
+
+    async def cut_after_fetch(params: dict) -> list:
+        nonlocal armed
+        result = await get_updates(params)
+        if armed and len(result) == 2 * len(QUESTIONS):
+            armed = False
+            asyncio.get_running_loop().create_task(proxy.cut())  # the updates' response still gets through
+        return result
+
+    emulator._h_get_updates = cut_after_fetch  # type: ignore[method-assign]
+    try:
+        async with telegram_bot(telegram_api_base_url=proxy.bot_base_url,
+                                telegram_file_base_url=proxy.file_base_url) as bot:
+            limiter = bot.app.bot.rate_limiter
+            await bot.say(chats[0], "/help")  # connected and polling
+            for q in QUESTIONS:
+                for chat in chats:
+                    emulator.inject_message(chat, q)
+            await until(lambda: not proxy.up and limiter.failures >= 2, timeout=20)
+            before = {c: len(emulator.sent_messages(c)) for c in chats}
+            await proxy.restore()
+            for chat in chats:
+                await emulator.wait_for_messages(chat, before[chat] + len(QUESTIONS), timeout=30)
+            for chat in chats:
+                got = [m["text"].splitlines()[0] for m in emulator.sent_messages(chat)][-len(QUESTIONS):]
+                assert got == expected  # all of them, once, in the order asked
+            assert len(emulator.sent_messages(chats[1])) == len(QUESTIONS)
+    finally:
+        await proxy.stop()
+
+
+async def test_one_chats_failing_replies_do_not_hold_up_others(telegram_bot, emulator: Emulator,
+                                                              kb_engine: Any) -> None:
+    """Every send to one chat answered 502: its replies wait (in order), another chat is answered
+    at once; when the chat heals, its replies arrive in the order asked."""
+    stuck, free = 121_001, 121_002
+    expected = first_lines(kb_engine, QUESTIONS[:3])
+    async with telegram_bot() as bot:
+        limiter = bot.app.bot.rate_limiter
+        emulator.fail_chat(stuck, 502)
+        for q in QUESTIONS[:3]:
+            emulator.inject_message(stuck, q)
+        await until(lambda: limiter.failures >= 1, timeout=10)
+        # bot.say waits a few seconds at most: a queue shared with the stuck chat would hold the
+        # answer behind minutes of retries.
+        [answer] = await bot.say(free, QUESTIONS[3])
+        assert answer["text"].splitlines()[0] == first_lines(kb_engine, QUESTIONS[3:])[0]
+        assert emulator.sent_messages(stuck) == []
+        emulator.heal_chat(stuck)
+        sent = await emulator.wait_for_messages(stuck, 3, timeout=20)
+        assert [m["text"].splitlines()[0] for m in sent] == expected
+
+
+async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulator: Emulator) -> None:
+    """2,000 messages from one user: the others' answers stay under 2 s (33 s before the limit) (p99 of 20 questions from
+    20 other users, asked while the flood arrives), the flooder gets its burst answered and one
+    polite notice per episode; the rest is dropped unprocessed."""
+    flooder, others = 122_001, list(range(122_100, 122_120))
+    async with telegram_bot(user_rate_burst=10, user_rate_per_minute=20) as bot:
+        latencies = []
+        loop = asyncio.get_running_loop()
+        for i in range(20):
+            for _ in range(100):
+                emulator.inject_message(flooder, QUESTIONS[i % 4])
+            started = loop.time()
+            await bot.say(others[i], QUESTIONS[i % 4], timeout=10)
+            latencies.append(loop.time() - started)
+        latencies.sort()
+        assert latencies[-1] < 2.0, latencies[-5:]  # p99 of 20 samples = the worst
+        await bot.quiet(others[0])  # a probe after the flood: answered, so the flood is drained
+        texts = [m["text"] for m in emulator.sent_messages(flooder)]
+        notices = [t for t in texts if t.startswith("⏳ Bạn gửi hơi nhanh.")]
+        answers = len(texts) - len(notices)
+        limiter = bot.app.bot_data["rate_limiter"]
+        assert 10 <= answers <= 10 + 20  # the burst, plus what refilled during the test
+        assert 1 <= len(notices) <= answers - 9  # one notice per episode, never one per message
+        assert limiter.refused >= 2000 - answers - 1

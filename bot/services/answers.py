@@ -21,9 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import pickle
 import re
 import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -83,10 +86,25 @@ class EntryRefs:
 _WORKER_ENGINE: Engine | None = None
 
 
-def _worker_init(engine_bytes: bytes) -> None:
-    """Worker process start: unpickle the engine; leave Ctrl-C to the parent."""
+def _die_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit as soon as the parent process is gone (a kill -9 of the bot leaves no orphan worker
+    holding memory and the engine). Polls getppid: portable, and unlike PR_SET_PDEATHSIG it does
+    not depend on which of the parent's threads started the worker."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _worker_init(engine_bytes: bytes, parent: int | None = None) -> None:
+    """Worker process start: die with the parent; leave Ctrl-C and SIGHUP to the parent; unpickle
+    the engine."""
     global _WORKER_ENGINE
+    if parent is not None:
+        threading.Thread(target=_die_with_parent, args=(parent,), daemon=True, name="die-with-parent").start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _WORKER_ENGINE = pickle.loads(engine_bytes)
 
 
@@ -100,7 +118,8 @@ def _make_pool(engine: Engine, workers: int) -> Executor | None:
     if workers <= 0:
         return None
     return ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(pickle.dumps(engine),)
+        workers, mp_context=get_context("spawn"), initializer=_worker_init,
+        initargs=(pickle.dumps(engine), os.getpid()),
     )
 
 

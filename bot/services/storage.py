@@ -515,7 +515,10 @@ class Storage:
         try:
             async with self._lock:
                 if integrity:
-                    rows = list(await db.execute_fetchall("PRAGMA quick_check(5)"))
+                    try:
+                        rows = list(await db.execute_fetchall("PRAGMA quick_check(5)"))
+                    except sqlite3.DatabaseError as exc:  # pages so damaged the check cannot read them
+                        rows = [(f"{str(exc)[:_MAX_FAULT_LEN]}",)]
                     problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
                     if problems:
                         raise StorageFault(self._line("integrity check failed: " + "; ".join(problems)[:200]))

@@ -32,6 +32,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.services.ratelimit import RateLimiter
@@ -108,11 +109,19 @@ class PersistentUpdateQueue(asyncio.Queue):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
         self.inbox: Inbox | None = None
+        self.on_fault: Callable[[str], None] | None = None  # set by install: fatal()
 
     async def put(self, item: Any) -> None:
-        """Persist (an Update, once the inbox is open), then queue."""
+        """Persist (an Update, once the inbox is open), then queue. When the database cannot keep
+        it, the bot is stopped and a NetworkError raised: PTB's polling loop then neither queues
+        nor confirms the update (Telegram sends it again after a restart), and stops cleanly."""
         if self.inbox is not None and isinstance(item, Update):
-            await self.inbox.persist(item)
+            try:
+                await self.inbox.persist(item)
+            except StorageFault as exc:
+                if self.on_fault is not None:
+                    self.on_fault(str(exc))
+                raise NetworkError(f"update {item.update_id} not kept: {exc}") from None
         await super().put(item)
 
 
@@ -248,6 +257,7 @@ def install(application: Application, *, clock: Callable[[], float] | None = Non
     queue = application.update_queue
     if isinstance(queue, PersistentUpdateQueue):
         queue.inbox = inbox
+        queue.on_fault = lambda message: fatal(application, message)
     processor = application.update_processor
     if hasattr(processor, "inbox"):
         processor.inbox = inbox  # type: ignore[attr-defined]

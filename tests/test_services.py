@@ -13,7 +13,7 @@ import pytest
 from bot.engine.engine import Engine
 from bot.knowledge.base import load_base
 from bot.knowledge.schema import Target
-from bot.services.admin import AdminService, EngineHolder, diff
+from bot.services.admin import CONFIRM_TTL, AdminService, EngineHolder, diff, synonym_changes
 from bot.services.progress import (
     AHEAD,
     BEHIND,
@@ -306,3 +306,68 @@ async def test_upload_refused_nothing_written(kdir, name: str, content: bytes, r
 
 def test_diff_detects_change(kb) -> None:
     assert diff(kb, kb).added == diff(kb, kb).removed == diff(kb, kb).changed == []
+
+
+async def test_mass_removal_is_held_until_confirmed_and_expires(kdir) -> None:
+    now = [datetime(2024, 5, 1, 10, 0, tzinfo=UTC)]
+    holder = EngineHolder(Engine(load_base(kdir)))
+    admin = AdminService(holder, kdir, clock=lambda: now[0], max_removed_share=0.2)
+    engine = holder.engine
+    (kdir / "documents.yaml").unlink()
+    held = await admin.reload()
+    assert not held.ok and held.pending is not None and held.pending.removed_files == ["knowledge/documents.yaml"]
+    assert holder.engine is engine
+    # Not confirmed within CONFIRM_TTL: dropped, nothing applied.
+    now[0] += CONFIRM_TTL + timedelta(seconds=1)
+    late = await admin.confirm(held.pending.token)
+    assert not late.ok and holder.engine is engine and admin.pending is None
+    # Held again, and a wrong token changes nothing; the right one applies.
+    held = await admin.reload()
+    assert not (await admin.confirm("00000000")).ok and holder.engine is engine
+    applied = await admin.confirm(held.pending.token)
+    assert applied.ok and holder.engine is not engine and not holder.kb.of_kind("document")
+    # SIGHUP's reload (hold=False) reports but keeps nothing to confirm.
+    (kdir / "targets.yaml").unlink()
+    sig = await admin.reload(hold=False)
+    assert sig.pending is not None and admin.pending is None and holder.kb.of_kind("target")
+
+
+async def test_removal_share_counts_per_file(kdir) -> None:
+    holder = EngineHolder(Engine(load_base(kdir)))
+    text = (kdir / "targets.yaml").read_text(encoding="utf-8")
+    ids = [t.id for t in holder.kb.of_kind("target")]
+    starts = [text.index(f"  - id: {i}\n") for i in ids[:3]]
+    ends = [text.index("\n  - id:", s + 5) + 1 for s in starts]
+    two = text[:starts[0]] + text[ends[0]:starts[1]] + text[ends[1]:]
+    (kdir / "targets.yaml").write_text(two, encoding="utf-8")
+    assert (await AdminService(holder, kdir).reload()).ok  # 2 of 24 targets: applied
+    holder = EngineHolder(Engine(load_base(ROOT / "knowledge")))
+    (kdir / "targets.yaml").write_text(text[:starts[0]] + text[ends[0]:starts[1]] + text[ends[1]:starts[2]]
+                                       + text[ends[2]:], encoding="utf-8")
+    rep = await AdminService(holder, kdir, max_removed_share=0.1).reload()
+    assert rep.pending is not None  # 3 of 24 = 12.5% of the file > 10%, though 1.2% of the base
+    assert (await AdminService(holder, kdir, max_removed_share=0.2).reload()).ok
+
+
+async def test_upload_backups_are_pruned_to_the_newest(kdir) -> None:
+    now = [datetime(2024, 5, 1, 10, 0, tzinfo=UTC)]
+    holder = EngineHolder(Engine(load_base(kdir)))
+    admin = AdminService(holder, kdir, clock=lambda: now[0], backups_keep=2)
+    original = (kdir / "targets.yaml").read_text(encoding="utf-8")
+    for i in range(4):
+        now[0] += timedelta(minutes=1)
+        rep = await admin.upload("targets.yaml", (original + f"# edit {i}\n").encode())
+        assert rep.ok, rep.message
+    kept = sorted(p.name for p in (kdir / "backups").iterdir())
+    assert kept == ["targets.20240501T100300.yaml", "targets.20240501T100400.yaml"]
+    assert (kdir / "backups" / kept[-1]).read_text(encoding="utf-8") == original + "# edit 2\n"
+
+
+def test_synonym_changes_are_listed(kb) -> None:
+    new = kb.synonyms.model_copy(update={
+        "abbreviations": {**{k: v for k, v in kb.synonyms.abbreviations.items() if k != "đv"}, "qzx": "quần chúng"},
+        "places": [*kb.synonyms.places, "Bạch Long Vĩ mới"],
+    })
+    assert synonym_changes(kb.synonyms, new) == ["viết tắt thêm 1: qzx", "viết tắt bỏ 1: đv",
+                                                "địa danh thêm 1: Bạch Long Vĩ mới"]
+    assert synonym_changes(kb.synonyms, kb.synonyms) == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.transports.telegram import texts
 from tests.emulator import Emulator
 from tests.test_telegram_flows import buttons
+from tests.test_telegram_reminders import FakeClock, features
 
 GROUP = -1001234567890
 QUESTION = "kết nạp bao nhiêu đảng viên năm 2023"
@@ -74,3 +77,19 @@ async def test_allowlist_refuses_others(telegram_bot, emulator: Emulator) -> Non
         # Refused questions are not logged.
         stats = await bot.answers.storage.stats()
         assert stats["questions"] == 3
+
+
+async def test_a_stranger_replying_to_an_admin_prompt_meets_the_access_gate_first(
+        telegram_bot, emulator: Emulator) -> None:
+    """ACCESS_POLICY=allowlist: in a group the admin asked /capnhat's prompt; a user outside the
+    allowlist who replies to it gets the access refusal (with ids), not the prompt's handling."""
+    admin, stranger = 950_001, 950_002
+    clock = FakeClock(datetime(2024, 3, 20, 9, 0, tzinfo=UTC))
+    async with telegram_bot(access_policy="allowlist", admin_ids=str(admin), allowed_ids="",
+                            extra_handlers=features(clock)) as bot:
+        [pick] = await bot.say(GROUP, "/capnhat", user_id=admin)
+        [prompt] = await bot.press(GROUP, pick["message_id"], buttons(pick)[0][1], user_id=admin)
+        assert prompt["text"].startswith("✍️ Cập nhật tiến độ")
+        [refused] = await bot.say(GROUP, "12", user_id=stranger, reply_to=prompt["message_id"])
+        assert refused["text"] == texts.refusal(stranger, GROUP, html=False).replace("<code>", "")
+        assert await bot.answers.storage.latest_progress_all() == {}

@@ -255,3 +255,108 @@ async def test_unanswered_questions_and_stats(telegram_bot, emulator: Emulator) 
         assert bad["text"].startswith("Số ngày phải là số nguyên từ 1 đến 366")
         actions = [a.action for a in await bot.answers.storage.recent_audit() if a.allowed]
         assert actions.count("chuatraloi") == 2 and actions.count("thongke") == 1
+
+
+# -- a change that removes too much waits for confirmation -------------------------------------------
+
+
+async def edited(emulator: Emulator, chat: int, message_id: int, prefix: str) -> str:
+    """Wait until the bot has edited the message to a text starting with ``prefix``; return it."""
+    await emulator.wait_for(lambda: emulator.get_message(chat, message_id)["text"].startswith(prefix))
+    return emulator.get_message(chat, message_id)["text"]
+
+
+def confirm_buttons(message: dict) -> dict[str, str]:
+    """{label: callback_data} of the Áp dụng / Huỷ buttons."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+async def test_reload_of_a_deleted_file_waits_for_confirmation(telegram_bot, emulator: Emulator,
+                                                                kdir: Path) -> None:
+    """targets.yaml deleted + /reload: nothing removed, nobody told, until the admin presses Áp
+    dụng; Huỷ leaves the base as it was; a non-admin's press is refused."""
+    c = clock()
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(c)) as bot:
+        storage = bot.answers.storage
+        await storage.upsert_chat(FOLLOWER, "private")
+        await storage.add_subscription(FOLLOWER, "target", T1, "weekly", weekday=0, hour=8, now=c())
+        engine = bot.answers.engine
+        targets = len([e for e in engine.kb.entries if engine.kb.files[e] == "knowledge/targets.yaml"])
+        (kdir / "targets.yaml").unlink()
+        [held] = await bot.say(ADMIN, "/reload")
+        assert held["text"].startswith(f"⚠️ Thay đổi này mất cả tệp knowledge/targets.yaml; bỏ {targets}/")
+        assert held["text"].endswith("vẫn dùng bản cũ. Xác nhận để áp dụng, hoặc huỷ.")
+        buttons = confirm_buttons(held)
+        assert list(buttons) == ["✅ Áp dụng", "✖️ Huỷ"]
+        assert bot.answers.engine is engine
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(OLD_TITLE)
+        # Somebody else sends the button's data (forged, on a message of their own): refused.
+        await bot.press(USER, answer["message_id"], buttons["✅ Áp dụng"], n=0, check_button=False)
+        assert emulator.callback_answers[-1].get("text") == ADMIN_ONLY
+        assert bot.answers.engine is engine
+        # Huỷ: dropped; the same Áp dụng afterwards is stale.
+        await bot.press(ADMIN, held["message_id"], buttons["✖️ Huỷ"], n=0)
+        await edited(emulator, ADMIN, held["message_id"], "Đã huỷ; không thay đổi gì")
+        # (pressed from another device that still shows the buttons)
+        await bot.press(ADMIN, held["message_id"], buttons["✅ Áp dụng"], n=0, check_button=False)
+        await edited(emulator, ADMIN, held["message_id"], "Yêu cầu này đã hết hạn")
+        assert bot.answers.engine is engine and emulator.sent_messages(FOLLOWER) == []
+        # Asked again and confirmed: applied, and the follower is told.
+        [held] = await bot.say(ADMIN, "/reload")
+        await bot.press(ADMIN, held["message_id"], confirm_buttons(held)["✅ Áp dụng"], n=0)
+        applied = await edited(emulator, ADMIN, held["message_id"], "✅ Đã nạp lại:")
+        assert f"bỏ {targets}" in applied, applied
+        assert T1 not in bot.answers.engine.kb.entries
+        [notice] = await emulator.wait_for_messages(FOLLOWER, 1)
+        assert notice["text"].startswith("⚠️ Chỉ tiêu")
+        actions = [(e.action, e.detail.split(" ")[0]) for e in await storage.recent_audit(4)]
+        assert ("reload-confirm", "apply") in actions and ("reload-confirm", "cancel") in actions
+
+
+async def test_sighup_never_applies_a_mass_removal(telegram_bot, kdir: Path) -> None:
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        engine = bot.answers.engine
+        (kdir / "targets.yaml").unlink()
+        os.kill(os.getpid(), signal.SIGHUP)
+
+        async def audited() -> bool:
+            return any(e.action == "reload" for e in await bot.answers.storage.recent_audit(3))
+
+        await until(audited)
+        [entry] = [e for e in await bot.answers.storage.recent_audit(3) if e.action == "reload"]
+        assert entry.detail.startswith("SIGHUP: held for confirmation") and "mất cả tệp knowledge/targets.yaml" in entry.detail
+        assert bot.answers.engine is engine
+        [answer] = await bot.say(USER, QUESTION)
+        assert answer["text"].startswith(OLD_TITLE)
+
+
+async def test_upload_emptying_a_file_is_written_only_when_confirmed(telegram_bot, emulator: Emulator,
+                                                                      kdir: Path) -> None:
+    before = snapshot(kdir)
+    original = (kdir / "targets.yaml").read_text(encoding="utf-8")
+    one = original[:original.index("  - id:", original.index("  - id:") + 1)]  # the first target only
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())) as bot:
+        engine = bot.answers.engine
+        emulator.inject_document(ADMIN, "targets.yaml", one.encode())
+        [held] = await emulator.wait_for_messages(ADMIN, 1)
+        assert held["text"].startswith("⚠️ Chưa ghi targets.yaml. Thay đổi này bỏ "), held["text"]
+        assert snapshot(kdir) == before and bot.answers.engine is engine
+        await bot.press(ADMIN, held["message_id"], confirm_buttons(held)["✅ Áp dụng"], n=0)
+        applied = await edited(emulator, ADMIN, held["message_id"], "✅")
+        assert re.match(r"✅ Đã ghi targets\.yaml \(bản cũ lưu ở targets\.\d{8}T\d{6}\.yaml\)\. Đã nạp lại:", applied)
+        assert (kdir / "targets.yaml").read_text(encoding="utf-8") == one
+        assert bot.answers.engine is not engine
+
+
+async def test_upload_reply_lists_synonym_changes(telegram_bot, emulator: Emulator, kdir: Path) -> None:
+    text = (kdir / "synonyms.yaml").read_text(encoding="utf-8")
+    assert "\nabbreviations:\n" in text
+    changed = text.replace("\nabbreviations:\n", "\nabbreviations:\n  qzx: quần chúng\n", 1)
+    async with telegram_bot(admin_ids=str(ADMIN), knowledge_dir=kdir, extra_handlers=features(clock())):
+        emulator.inject_document(ADMIN, "synonyms.yaml", changed.encode())
+        [reply] = await emulator.wait_for_messages(ADMIN, 1)
+        assert "thêm 0; bỏ 0; sửa 0; viết tắt thêm 1: qzx)" in reply["text"], reply["text"]

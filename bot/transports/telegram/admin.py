@@ -1,7 +1,9 @@
 """Admin operations on Telegram (ids in ADMIN_IDS; everyone else is refused and audited).
 
 * ``/reload``: re-read ``knowledge/``, validate, index, swap; reply with what changed or with the
-  errors (file, entry, field, line) while the old base keeps answering. SIGHUP does the same.
+  errors (file, entry, field, line) while the old base keeps answering. SIGHUP does the same. A
+  change that removes a whole file or too many entries waits for the admin's buttons (Áp dụng /
+  Huỷ); from SIGHUP it is only logged, never applied.
 * a ``.yaml`` document sent in a private chat: checked (name, size ≤ 1 MB from the document's
   ``file_size`` before anything is downloaded), downloaded with getFile, validated with the rest of
   the base, written with a timestamped backup, reloaded (``AdminService.upload``).
@@ -22,15 +24,16 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import signals
 from bot.knowledge.base import KnowledgeBase
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
 from bot.transports.telegram.formatting import escape, truncate
-from bot.transports.telegram.handlers import Context, send_html, services, services_of
+from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
+from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.reminders import start_notices
 from bot.transports.telegram.shared import audit, require_admin
 
@@ -43,6 +46,11 @@ SYSTEM_USER = 0  # the audit log's user for actions without a Telegram user (SIG
 
 RELOAD_OK = "✅ {message}"
 RELOAD_FAILED = "❌ {message}\n{errors}"
+RELOAD_HELD = "⚠️ {message}"
+CONFIRM_BUTTON = "✅ Áp dụng"
+CANCEL_BUTTON = "✖️ Huỷ"
+CANCELLED = "Đã huỷ; không thay đổi gì, vẫn dùng bản cũ."
+CONFIRM_GONE = "Yêu cầu này đã hết hạn hoặc đã được thay thế; không thay đổi gì."
 RELOAD_REMOVED = "Chỉ tiêu bị bỏ: {ids}. Người theo dõi các chỉ tiêu này sẽ được báo ({n} tin nhắn, gửi dần)."
 NOT_YAML = "Tệp «{name}» không phải tệp YAML: chỉ nhận tệp <code>.yaml</code> của cơ sở dữ liệu. Không ghi gì."
 YML = ("Tệp «{name}» có đuôi <code>.yml</code>: cơ sở dữ liệu chỉ đọc tệp <code>.yaml</code>. "
@@ -76,8 +84,22 @@ def admin_of(application: Application) -> AdminService:
     return application.bot_data[ADMIN]
 
 
+CONFIRM_PREFIX = "rl:"  # rl:ok:<token> / rl:no:<token>
+
+
+def confirm_markup(report: ReloadReport) -> InlineKeyboardMarkup | None:
+    """Apply / cancel buttons for a change held for confirmation, else None."""
+    if report.pending is None:
+        return None
+    token = report.pending.token
+    return InlineKeyboardMarkup([[button(CONFIRM_BUTTON, f"{CONFIRM_PREFIX}ok:{token}"),
+                                  button(CANCEL_BUTTON, f"{CONFIRM_PREFIX}no:{token}")]])
+
+
 def report_html(report: ReloadReport, notified: int = 0) -> str:
     """A reload/upload report for the admin (HTML)."""
+    if report.pending is not None:
+        return RELOAD_HELD.format(message=escape(report.message))
     if not report.ok:
         return RELOAD_FAILED.format(message=escape(report.message), errors=escape(format_errors(report.errors)))
     text = RELOAD_OK.format(message=escape(report.message))
@@ -89,6 +111,8 @@ def report_html(report: ReloadReport, notified: int = 0) -> str:
 def _detail(report: ReloadReport) -> str:
     if report.ok and report.change is not None:
         return report.change.summary()
+    if report.pending is not None:
+        return f"held for confirmation ({report.pending.token}): {report.message}"
     return f"refused: {report.message} " + "; ".join(str(e) for e in report.errors[:3])
 
 
@@ -113,15 +137,38 @@ async def reload_command(update: Update, context: Context) -> None:
     report = await admin_of(context.application).reload()
     notified = await _after_reload(context.application, report, old_kb)
     await audit(update, context, "reload", _detail(report))
-    await send_html(context, chat.id, report_html(report, notified), reply_to=update.effective_message)
+    await send_html(context, chat.id, report_html(report, notified), confirm_markup(report),
+                    reply_to=update.effective_message)
+
+
+async def confirm_button(update: Update, context: Context) -> None:
+    """The Áp dụng / Huỷ buttons under a held reload or upload (admins)."""
+    query = update.callback_query
+    if query is None or not await require_admin(update, context, "reload-confirm", query.data or ""):
+        return
+    _, verb, token = (query.data or "::").split(":", 2)
+    admin = admin_of(context.application)
+    await ack(context, query)
+    if verb == "no":
+        text = CANCELLED if await admin.cancel(token) else CONFIRM_GONE
+        await audit(update, context, "reload-confirm", f"cancel {token}: {text}")
+        await query.edit_message_text(text)
+        return
+    old_kb = services(context).answers.kb
+    report = await admin.confirm(token)
+    notified = await _after_reload(context.application, report, old_kb)
+    await audit(update, context, "reload-confirm", f"apply {token}: {_detail(report)}")
+    await query.edit_message_text(report_html(report, notified) if report.ok else CONFIRM_GONE)
 
 
 async def reload_on_signal(application: Application) -> ReloadReport:
     """SIGHUP: the same reload, reported in the log and the audit log."""
     old_kb = services_of(application).answers.kb
-    report = await admin_of(application).reload()
+    report = await admin_of(application).reload(hold=False)
     if report.ok:
         log.info("SIGHUP reload: %s", report.message)
+    elif report.pending is not None:
+        log.error("SIGHUP reload not applied: %s Use /reload in Telegram to confirm.", report.message)
     else:
         log.error("SIGHUP reload refused: %s\n%s", report.message, format_errors(report.errors, limit=50))
     await _after_reload(application, report, old_kb)
@@ -169,7 +216,7 @@ async def document(update: Update, context: Context) -> None:
     report = await admin_of(context.application).upload(name, content)
     notified = await _after_reload(context.application, report, old_kb)
     await audit(update, context, "upload", f"{name}: {_detail(report)}")
-    await send_html(context, chat.id, report_html(report, notified), reply_to=message)
+    await send_html(context, chat.id, report_html(report, notified), confirm_markup(report), reply_to=message)
 
 
 # -- reports ---------------------------------------------------------------------------------
@@ -265,11 +312,14 @@ def register(application: Application, knowledge_dir: Path | None = None) -> Adm
     svc = services_of(application)
     # Reloads and uploads are checked against the report the bot quotes (REPORT_PATH), as at start.
     admin = AdminService(svc.answers, Path(knowledge_dir or svc.settings.knowledge_dir),  # type: ignore[arg-type]
-                         report=svc.settings.report_path)
+                         report=svc.settings.report_path,
+                         max_removed_share=svc.settings.reload_max_removed_share,
+                         backups_keep=svc.settings.knowledge_backups_keep)
     application.bot_data[ADMIN] = admin
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))
     application.add_handler(CommandHandler("thongke", stats_command))
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=rf"^{CONFIRM_PREFIX}(ok|no):[0-9a-f]{{8}}$"))
     application.add_handler(MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, document))
     return admin

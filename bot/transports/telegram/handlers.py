@@ -42,7 +42,7 @@ from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService, topic_tokens
 from bot.services.storage import Storage
 from bot.settings import Settings
-from bot.transports.telegram import texts
+from bot.transports.telegram import groups, texts
 from bot.transports.telegram.formatting import escape, split_html
 from bot.transports.telegram.keyboards import (
     ListRef,
@@ -195,7 +195,7 @@ async def _stale(update: Update, context: Context) -> None:
 
 
 async def access_gate(update: Update, context: Context) -> None:
-    """Group -1: with ACCESS_POLICY=allowlist, refuse users/chats outside ALLOWED_IDS/ADMIN_IDS.
+    """groups.ACCESS_GATE: with ACCESS_POLICY=allowlist, refuse users/chats outside ALLOWED_IDS/ADMIN_IDS.
 
     The refusal is sent only where the user addressed the bot (private chats, commands, mentions,
     replies, buttons); other group chatter is ignored silently. Stops all further handling.
@@ -421,7 +421,7 @@ def register(application: Application) -> None:
     """The access gate (allowlist only), commands, questions, buttons, membership updates and the
     error handler."""
     if services_of(application).settings.access_policy != "open":
-        application.add_handler(TypeHandler(Update, access_gate), group=-1)
+        application.add_handler(TypeHandler(Update, access_gate), group=groups.ACCESS_GATE)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("chitieu", targets_command))

@@ -42,6 +42,7 @@ from bot.services.progress import (
     status_lines,
 )
 from bot.services.storage import ProgressRecord
+from bot.transports.telegram import groups
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, send_html, services
 from bot.transports.telegram.keyboards import button
@@ -411,7 +412,7 @@ async def _edit(update: Update, context: Context, text: str) -> None:
 
 def register(application: Application) -> None:
     """/tiendo, /capnhat and their buttons; the prompt reply runs before the question handler."""
-    application.add_handler(MessageHandler(PROMPT_REPLY, prompt_reply), group=-2)
+    application.add_handler(MessageHandler(PROMPT_REPLY, prompt_reply), group=groups.PROMPT_REPLY)
     application.add_handler(CommandHandler("tiendo", progress_command))
     application.add_handler(CommandHandler("capnhat", update_command))
     application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^g:"))

@@ -10,7 +10,7 @@ whatever is not done (a kill -9 mid-batch) is replayed, oldest first. An update 
 re-sends what was never confirmed; a replay and its re-sent copy) is handled once: the processor
 claims each update id once per process, and ids already done are loaded at start.
 
-Rate limit: a group -20 handler (before the access gate and everything else) takes a token from
+Rate limit: a handler in groups.RATE_GATE (before the access gate and everything else) takes a token from
 the sender's bucket (``bot.services.ratelimit``); without one the update is dropped, with one polite
 notice per episode. Admins are not limited.
 
@@ -37,6 +37,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.services.ratelimit import RateLimiter
 from bot.services.storage import Storage, StorageFault
+from bot.transports.telegram import groups
 from bot.transports.telegram.handlers import Context, ack, is_addressed, services, services_of
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ async def on_storage_fault(update: object, context: Context) -> None:
 
 
 def install(application: Application, *, clock: Callable[[], float] | None = None) -> None:
-    """The inbox on the application's queue and processor, the rate limit handler (group -20)."""
+    """The inbox on the application's queue and processor, the rate limit handler (groups.RATE_GATE)."""
     svc = services_of(application)
     settings = svc.settings
     inbox = Inbox(svc.storage)
@@ -264,5 +265,5 @@ def install(application: Application, *, clock: Callable[[], float] | None = Non
     limiter_args: dict[str, Any] = {"clock": clock} if clock is not None else {}
     application.bot_data[LIMITER] = RateLimiter(settings.user_rate_burst, settings.user_rate_per_minute,
                                                 **limiter_args)
-    application.add_handler(TypeHandler(Update, rate_gate), group=-20)
+    application.add_handler(TypeHandler(Update, rate_gate), group=groups.RATE_GATE)
     application.add_error_handler(on_storage_fault)

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint install install-run clean bench doctor
+.PHONY: run test lint install install-run clean bench doctor reliability
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PY) -m bot bench
+
+# The fault tests, and the table of what each fault sent, delivered, lost and duplicated.
+reliability: $(DEV_STAMP)
+	$(PY) -m bench.reliability
 
 clean:
 	rm -rf $(VENV)

@@ -150,3 +150,26 @@ def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable
             yield BotHarness(emulator, application, answers)
 
     return start
+
+
+# -- the reliability table (docs/benchmarks.md) ------------------------------------------------------
+
+RELIABILITY_OUT = "RELIABILITY_OUT"  # a JSON-lines file: each fault test adds its figures (make reliability)
+
+
+@pytest.fixture
+def reliability() -> Callable[..., None]:
+    """``reliability(fault, sent=…, delivered=…, lost=…, duplicated=…)``: the figures a fault test
+    measured, appended to $RELIABILITY_OUT when set (``make reliability`` prints them as a table).
+    The test asserts on the same figures, so the table shows what the suite enforces."""
+    import json
+    import os
+
+    def record(fault: str, *, sent: int, delivered: int, lost: int, duplicated: int, note: str = "") -> None:
+        out = os.environ.get(RELIABILITY_OUT)
+        if out:
+            with open(out, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"fault": fault, "sent": sent, "delivered": delivered, "lost": lost,
+                                    "duplicated": duplicated, "note": note}, ensure_ascii=False) + "\n")
+
+    return record

@@ -45,7 +45,7 @@ async def ledger(storage: Any, period: str = "2024-W07") -> dict[str, int]:
     return await storage.ledger_counts(period)
 
 
-async def test_network_outage_during_a_600_reminder_fanout(telegram_bot, emulator: Emulator) -> None:
+async def test_network_outage_during_a_600_reminder_fanout(telegram_bot, emulator: Emulator, reliability) -> None:
     """The network drops a third of the way through a fan-out and stays down while the rest is
     tried; once it is back every reminder arrives exactly once."""
     proxy = await NetProxy(emulator.port).start()
@@ -84,11 +84,13 @@ async def test_network_outage_during_a_600_reminder_fanout(telegram_bot, emulato
             assert tally(emulator, chats) == {"sent": 600, "delivered": 600, "lost": 0, "duplicated": 0}
             await settle(bot, 2)
             assert tally(emulator, chats)["delivered"] == 600  # and nothing more afterwards
+            reliability("reminders: network cut (TCP proxy) during a fan-out, back an hour later",
+                        **tally(emulator, chats), note=f"{delivered_during} delivered before the cut")
     finally:
         await proxy.stop()
 
 
-async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emulator) -> None:
+async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emulator, reliability) -> None:
     """70% of sends answered 502 while the fan-out runs (at least 60 of them): retried until taken,
     none twice."""
     clock = FakeClock(MONDAY_7)
@@ -115,6 +117,8 @@ async def test_5xx_storm_every_reminder_arrives_once(telegram_bot, emulator: Emu
 
         await until(all_sent, timeout=30)
         assert tally(emulator, chats) == {"sent": 200, "delivered": 200, "lost": 0, "duplicated": 0}
+        reliability("reminders: 70% of sends answered 502 during a fan-out", **tally(emulator, chats),
+                    note=f"{errors()} sends refused")
 
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -127,13 +131,34 @@ QUESTIONS = [
 ]
 
 
+def reply_tally(emulator: Emulator, expected: dict[int, list[str]]) -> dict[str, int]:
+    """sent / delivered / lost / duplicated for answers: ``expected`` first lines per chat (other
+    messages, the replies to /help probes, are not counted)."""
+    sent = delivered = lost = duplicated = 0
+    for chat, want in expected.items():
+        got = [m["text"].splitlines()[0] for m in emulator.sent_messages(chat)]
+        counts = Counter(got)
+        sent += len(want)
+        delivered += sum(1 for g in got if g in want)  # probes' replies are not answers
+        lost += sum(1 for w in want if counts[w] == 0)
+        duplicated += sum(max(0, counts[w] - want.count(w)) for w in set(want))
+    return {"sent": sent, "delivered": delivered, "lost": lost, "duplicated": duplicated}
+
+
+async def settle_replies(bot: Any, chats: Any) -> None:
+    """Every chat's updates are handled in order: a /help probe answered in each means nothing
+    more is on its way (so a duplicate would have arrived by now)."""
+    for chat in chats:
+        await bot.quiet(chat)
+
+
 def first_lines(engine: Any, questions: list[str]) -> list[str]:
     """What each question's reply starts with (asked alone, as a first turn)."""
     return [engine.ask(q).text.splitlines()[0] for q in questions]
 
 
 async def test_replies_outlive_a_network_outage_in_order_per_chat(telegram_bot, emulator: Emulator,
-                                                                    kb_engine: Any) -> None:
+                                                                    kb_engine: Any, reliability) -> None:
     """The network drops the moment the bot has fetched 8 questions of 2 chats: every reply is
     retried until the network is back, none lost, none twice, each chat's in its order."""
     proxy = await NetProxy(emulator.port).start()
@@ -168,12 +193,16 @@ async def test_replies_outlive_a_network_outage_in_order_per_chat(telegram_bot, 
                 got = [m["text"].splitlines()[0] for m in emulator.sent_messages(chat)][-len(QUESTIONS):]
                 assert got == expected  # all of them, once, in the order asked
             assert len(emulator.sent_messages(chats[1])) == len(QUESTIONS)
+            await settle_replies(bot, chats)
+            reliability("answers: network cut right after 8 questions (2 chats) were fetched", **reply_tally(
+                emulator, {chats[0]: expected, chats[1]: expected}),
+                note=f"{limiter.failures} sends retried")
     finally:
         await proxy.stop()
 
 
 async def test_one_chats_failing_replies_do_not_hold_up_others(telegram_bot, emulator: Emulator,
-                                                              kb_engine: Any) -> None:
+                                                              kb_engine: Any, reliability) -> None:
     """Every send to one chat answered 502: its replies wait (in order), another chat is answered
     at once; when the chat heals, its replies arrive in the order asked."""
     stuck, free = 121_001, 121_002
@@ -192,9 +221,14 @@ async def test_one_chats_failing_replies_do_not_hold_up_others(telegram_bot, emu
         emulator.heal_chat(stuck)
         sent = await emulator.wait_for_messages(stuck, 3, timeout=20)
         assert [m["text"].splitlines()[0] for m in sent] == expected
+        await settle_replies(bot, [stuck, free])
+        reliability("answers: every send to one chat answered 502, then healed", **reply_tally(
+            emulator, {stuck: expected, free: first_lines(kb_engine, QUESTIONS[3:])}),
+            note="the other chat answered while the first waited")
 
 
-async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulator: Emulator) -> None:
+async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulator: Emulator, kb_engine: Any,
+                                                           reliability) -> None:
     """2,000 messages from one user: the others' answers stay under 2 s (33 s before the limit) (p99 of 20 questions from
     20 other users, asked while the flood arrives), the flooder gets its burst answered and one
     polite notice per episode; the rest is dropped unprocessed."""
@@ -218,3 +252,8 @@ async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulato
         assert 10 <= answers <= 10 + 20  # the burst, plus what refilled during the test
         assert 1 <= len(notices) <= answers - 9  # one notice per episode, never one per message
         assert limiter.refused >= 2000 - answers - 1
+        lines = first_lines(kb_engine, QUESTIONS)
+        reliability("answers: one user sends 2,000 messages while 20 others ask one each",
+                    **reply_tally(emulator, {c: [lines[i % 4]] for i, c in enumerate(others)}),
+                    note=f"others' worst wait {latencies[-1] * 1000:.0f} ms; flooder: {answers} answered, "
+                         f"{len(notices)} notice(s), {limiter.refused} dropped")

@@ -700,3 +700,21 @@ async def test_claim_finish_is_fast(storage: Storage) -> None:
     # catches a regression to per-commit fsync or extra round trips gone wild.
     assert elapsed < 10, elapsed
     assert (await storage.ledger_counts())["sent"] == 1000
+
+
+async def test_prune_keeps_the_retention_window(storage: Storage) -> None:
+    """QUERY_LOG_RETENTION_DAYS: older questions go; handled inbox rows go after a day, pending
+    ones (not yet handled) stay whatever their age."""
+    now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    for days in (400, 366, 364, 1):
+        await storage.log_query(1, 1, f"q{days}", f"q{days}", "answer", now=now - timedelta(days=days))
+    await storage.inbox_put([(1, "{}"), (2, "{}"), (3, "{}")], now=now - timedelta(hours=30))
+    await storage.inbox_done(1)
+    await storage.inbox_done(2)
+    await storage.inbox_put([(4, "{}")], now=now - timedelta(hours=1))
+    await storage.inbox_done(4)
+    removed = await storage.prune(query_log_days=365, now=now)
+    assert removed == {"query_log": 2, "inbox": 2}
+    left = await storage.stats(days=3650, now=now)
+    assert left["questions"] == 2
+    assert [uid for uid, _ in await storage.inbox_pending()] == [3]

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint install install-run clean bench doctor reliability
+.PHONY: run test lint install install-run clean bench doctor reliability test-repeat
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,16 @@ test: $(DEV_STAMP)
 	$(PY) -m pytest
 
 bench: $(DEV_STAMP)
-	$(PY) -m bot bench
+	$(PY) -m bench.matching
+
+# Flake hunt: the Telegram, reminder and fault tests 20 times in a row, stopping at the first failure.
+REPEAT ?= 20
+test-repeat: $(DEV_STAMP)
+	@for i in $$(seq $(REPEAT)); do \
+		echo "== run $$i/$(REPEAT)"; \
+		$(PY) -m pytest -q -x -p no:cacheprovider tests/test_telegram_*.py tests/test_faults.py tests/test_crash.py \
+			tests/test_storage_faults.py || exit 1; \
+	done; echo "== $(REPEAT)/$(REPEAT) green"
 
 # The fault tests, and the table of what each fault sent, delivered, lost and duplicated.
 reliability: $(DEV_STAMP)

@@ -1,6 +1,6 @@
 """Matching benchmark: the engine against two plain baselines, then the growth curve.
 
-`python -m bot bench [--questions FILE] [--sizes 500,5000,50000]` prints, in one run:
+`python -m bench.matching [--questions FILE] [--sizes 500,5000,50000]` prints, in one run:
 
 1. the machine (CPU model, cores, Python);
 2. accuracy (scored with ../shared/eval/score.py's `judge`) and in-process latency on the real base of
@@ -623,3 +623,15 @@ def run(args: argparse.Namespace) -> int:
         _growth(kb, rows, judge, tuned, sizes, started)
     print(f"\ntotal bench time: {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.matching [--questions FILE] [--sizes 500,5000,50000]` (also `make bench`)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.matching", description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", default="../shared/eval/dev.jsonl")
+    parser.add_argument("--sizes", default="500,5000,50000")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

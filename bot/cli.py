@@ -1,4 +1,4 @@
-"""Command-line interface: check, kb, extract, ask, chat, run, doctor, backup, bench.
+"""Command-line interface: check, kb, extract, ask, chat, run, doctor, backup, restore.
 
 Every command reads ONE settings object (``.env``, then the environment, then the global flags
 ``--knowledge``, ``--report`` and ``--debug``, which may stand before or after the command), so

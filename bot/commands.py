@@ -120,13 +120,6 @@ def cmd_run_or_chat(args: argparse.Namespace) -> int:
     return cmd_chat(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Matching benchmark against plain rapidfuzz and BM25, and the growth curve."""
-    from bench.matching import run
-
-    return run(args)
-
-
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check the installation: one ✓/✗ line per check (see bot.doctor)."""
     from bot.doctor import doctor
@@ -207,7 +200,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     rs.add_argument("file", help="the backup file")
     rs.set_defaults(func=cmd_restore)
 
-    b = sub.add_parser("bench", help="matching benchmark: accuracy and latency vs baselines, growth curve")
-    b.add_argument("--questions", default="../shared/eval/dev.jsonl")
-    b.add_argument("--sizes", default="500,5000,50000")
-    b.set_defaults(func=cmd_bench)

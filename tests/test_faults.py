@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.transports.telegram.reminders import runtime_of
+from bot.transports.telegram.reminder_job import runtime_of
 from tests.emulator import Emulator
 from tests.netproxy import NetProxy
 from tests.test_telegram_reminders import REMINDER, FakeClock, add_subscribers, features, settle, until

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.transports.telegram import texts
 from bot.transports.telegram.features import install
-from bot.transports.telegram.reminders import runtime_of
+from bot.transports.telegram.reminder_job import runtime_of
 from tests.emulator import Emulator
 from tests.test_telegram_flows import buttons, data_of
 

@@ -10,7 +10,7 @@
 * ``/chuatraloi [ngày]``: the most frequent recent unanswered questions (not found / clarify).
 * ``/thongke [ngày]``: questions per day, answer rate, subscribers, reminders sent and failed.
 
-After a reload that removed targets, their subscribers are told once (reminders.notify_missing).
+After a reload that removed targets, their subscribers are told once (reminder_job.notify_missing).
 Every admin action is written to the audit log. Query-log reports use the real time (questions are
 logged with it), not the reminder clock.
 """
@@ -34,7 +34,7 @@ from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, for
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
 from bot.transports.telegram.keyboards import button
-from bot.transports.telegram.reminders import start_notices
+from bot.transports.telegram.reminder_job import start_notices
 from bot.transports.telegram.shared import audit, require_admin
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.transports.telegram import admin, backup, progress, reminders, texts
+from bot.transports.telegram import admin, backup, progress, reminder_job, texts
 from bot.transports.telegram.handlers import services_of
 from bot.transports.telegram.shared import CLOCK, Clock, system_clock
 
@@ -54,7 +54,7 @@ def install(
     application.bot_data[CLOCK] = clock or application.bot_data.get(CLOCK, system_clock)
     # One line per tick at INFO would drown the log (every REMINDER_TICK_SECONDS).
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    reminders.register(application, tick_seconds=tick_seconds, service_options=reminder_options)
+    reminder_job.register(application, tick_seconds=tick_seconds, service_options=reminder_options)
     progress.register(application)
     admin.register(application, knowledge_dir)
     backup.register(application)
@@ -81,7 +81,7 @@ async def _on_start(application: Application) -> None:
 
 async def _on_stop(application: Application) -> None:
     admin.remove_sighup()
-    await reminders.stop(application)
+    await reminder_job.stop(application)
 
 
 def _chain(application: Application) -> None:

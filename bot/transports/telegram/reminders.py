@@ -1,54 +1,47 @@
-"""Reminder subscriptions on Telegram and the reminder job.
+"""Reminder subscriptions on Telegram: parse the update, call the subscription service, reply.
 
 Commands: ``/theodoi [mã | tất cả]`` (subscribe), ``/dangtheodoi`` (list, change, cancel),
 ``/huytheodoi [số | tất cả]`` (cancel); the "🔔 Theo dõi" button on a target answer starts the same
 flow (the ``Services.follow`` hook).
 
-Callback data is stateless and restart-proof (at most 64 bytes; the longest is
-``f:t:<ref ≤ 40>:m28:23`` = 52):
-
-* ``f:R`` / ``f:T`` / ``f:S``      what to follow: the menu, the targets, the sections
-* ``f:<scope>:<ref>[:<w|m><day>][:<hour>]``  a new subscription, one step at a time; scope ``t``
-  (target, ``ref`` from EntryRefs), ``s`` (section id) or ``a`` (all, empty ref)
-* ``e:<id>[:<w|m><day>][:<hour>]``  change the schedule of subscription ``id``
-* ``x:<id>`` / ``x:all``          cancel one / all
-
-The job: a JobQueue ``run_repeating`` tick (REMINDER_TICK_SECONDS) starts a fan-out task,
-``ReminderService.run_due(make_sender(bot), now=clock())``, unless one is still running. The first
-tick first runs ``recover()`` (ledger rows a crash left 'sending' become failed, never re-sent) and
-tells subscribers of targets missing from the base. The fan-out runs beside the update handling, so
-answers keep flowing; at stop it is cancelled (what it had not claimed goes out after the restart).
+Callback data: :mod:`bot.transports.telegram.reminder_callbacks`. The rules (validation, ownership,
+schedules, the notices about removed targets) are in :mod:`bot.services.subscriptions`; the job
+and the registration in :mod:`bot.transports.telegram.reminder_job`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
-from contextlib import suppress
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
-from bot.services.reminders import ChatUnavailable, FanoutResult, ReminderService, SendError
-from bot.services.schedule import WEEKDAYS_VI, describe, due_period, next_fire
+from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
+from bot.services.subscriptions import SubscriptionService
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
+from bot.transports.telegram.handlers import Context, ack, send_html, services
 from bot.transports.telegram.keyboards import button
-from bot.transports.telegram.sender import make_sender
-from bot.transports.telegram.shared import clock_of, now, resolve_target, stale, unknown_target_text
+from bot.transports.telegram.reminder_callbacks import (
+    ALL_WORDS,
+    CANCEL_RE,
+    EDIT_RE,
+    MENU_RE,
+    NEW_RE,
+    Step,
+    Subject,
+    subject_from,
+    target_sections,
+    target_subject,
+)
+from bot.transports.telegram.shared import resolve_target, stale, unknown_target_text
 
 log = logging.getLogger(__name__)
 
-REMINDERS = "reminders"
+SUBSCRIPTIONS = "subscriptions"  # application.bot_data key of the SubscriptionService
 
 # -- texts (Vietnamese, HTML) -----------------------------------------------------------------
 
@@ -96,53 +89,6 @@ BTN_MORE = "➕ Theo dõi thêm"
 TOAST_SAVED = "Đã lưu lịch nhắc"
 TOAST_CANCELLED = "Đã hủy"
 
-# -- callback data -------------------------------------------------------------------------
-
-_MENU_RE = re.compile(r"^f:([RTS])$")
-_NEW_RE = re.compile(r"^f:([tsa]):([^:]*)(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
-_EDIT_RE = re.compile(r"^e:(\d{1,12})(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
-_CANCEL_RE = re.compile(r"^x:(\d{1,12}|all)$")
-_ALL_WORDS = frozenset({"all", "tất cả", "tat ca", "tatca", "hết", "het"})
-
-
-@dataclass(frozen=True)
-class Step:
-    """Where a subscription flow stands: cadence, day (weekday 0-6 or day of month 1-28), hour."""
-
-    cadence: str | None = None
-    day: int | None = None
-    hour: int | None = None
-
-    @classmethod
-    def parse(cls, cadence: str | None, day: str | None, hour: str | None) -> Step | None:
-        """A step from the pieces of callback data; None when a value is out of range (forged)."""
-        cad = {"w": "weekly", "m": "monthly"}.get(cadence or "")
-        d = int(day) if day else None
-        h = int(hour) if hour else None
-        if cad is None:
-            return cls() if h is None else None
-        if d is not None and not (0 <= d <= 6 if cad == "weekly" else 1 <= d <= 28):
-            return None
-        if h is not None and (d is None or not 0 <= h <= 23):
-            return None
-        return cls(cad, d, h)
-
-    def schedule(self) -> dict[str, Any]:
-        """Subscription fields for a complete step."""
-        if self.cadence == "weekly":
-            return {"cadence": "weekly", "weekday": self.day, "day_of_month": None, "hour": self.hour}
-        return {"cadence": "monthly", "weekday": None, "day_of_month": self.day, "hour": self.hour}
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What a subscription follows."""
-
-    scope: str  # 'target' | 'section' | 'all'
-    ref: str  # target id / section id / ''
-    data: str  # the callback prefix naming it: 'f:t:<ref>', 'f:s:<id>', 'f:a:'
-
-
 def subject_label(answers: AnswerService, scope: str, ref: str) -> str:
     """Plain-text name of what a subscription follows (marked when it left the base)."""
     kb = answers.kb
@@ -155,31 +101,6 @@ def subject_label(answers: AnswerService, scope: str, ref: str) -> str:
     if isinstance(target, Target) and target.year == answers.target_year:
         return target.title
     return f"chỉ tiêu {ref}{GONE_SUFFIX}"
-
-
-def target_sections(answers: AnswerService) -> list[tuple[str, str]]:
-    """(section id, title) of the sections holding targets of the target year, in report order."""
-    used = {t.section for t in answers.targets()}
-    return [(s.id, s.title) for s in answers.kb.sections.values() if s.id in used]
-
-
-def subject_from(answers: AnswerService, scope_code: str, ref: str) -> Subject | None:
-    """The Subject callback data names, or None (stale: the target or section is gone)."""
-    if scope_code == "a":
-        return Subject("all", "", "f:a:") if ref == "" else None
-    if scope_code == "s":
-        ok = any(sid == ref for sid, _ in target_sections(answers))
-        return Subject("section", ref, f"f:s:{ref}") if ok else None
-    target_id = answers.refs.resolve(ref)
-    target = answers.get(target_id) if target_id else None
-    if isinstance(target, Target) and target.year == answers.target_year:
-        return Subject("target", target.id, f"f:t:{ref}")
-    return None
-
-
-def target_subject(answers: AnswerService, target: Target) -> Subject:
-    """The Subject for one target."""
-    return Subject("target", target.id, f"f:t:{answers.refs.ref(target.id)}")
 
 
 # -- keyboards -----------------------------------------------------------------------------
@@ -256,10 +177,9 @@ async def _edit(update: Update, context: Context, text: str, markup: InlineKeybo
         await send_html(context, chat.id, text, markup)
 
 
-async def _remember_chat(update: Update, context: Context) -> None:
-    chat = update.effective_chat
-    if chat is not None:
-        await services(context).storage.upsert_chat(chat.id, chat.type, chat.title, chat.username)
+def subscriptions(context: Context) -> SubscriptionService:
+    """The subscription service of the running application (set by ``reminder_job.register``)."""
+    return context.bot_data[SUBSCRIPTIONS]
 
 
 def _when(at: datetime) -> str:
@@ -268,12 +188,15 @@ def _when(at: datetime) -> str:
 
 async def _next_line(context: Context, sub: Subscription) -> str:
     """'Lần nhắc tới: …', or 'sent now' when this period's time has passed and nothing went out."""
-    svc = services(context)
-    current = now(context)
-    period = due_period(sub, current, svc.settings.tz)
-    if period and await svc.storage.delivery_status(sub.id, period) is None:
-        return NEXT_NOW
-    return NEXT_AT.format(at=_when(next_fire(sub, current, svc.settings.tz)))
+    at = await subscriptions(context).next_reminder(sub)
+    return NEXT_NOW if at is None else NEXT_AT.format(at=_when(at))
+
+
+def notice_text(sub: Subscription, old_title: str | None) -> str:
+    """The notice to a subscriber whose followed target (or section) left the base (plain text)."""
+    what = f"Chỉ tiêu «{old_title}»" if old_title is not None else (
+        f"Chỉ tiêu «{sub.ref}»" if sub.scope == "target" else f"Mục «{sub.ref}»")
+    return MISSING_TARGET.format(what=what)
 
 
 def list_view(answers: AnswerService, subs: list[Subscription], tz: str,
@@ -315,7 +238,7 @@ async def follow_command(update: Update, context: Context) -> None:
     if not arg:
         await message.reply_text(WHAT.format(ty=answers.target_year), reply_markup=menu_markup())
         return
-    if arg.lower() in _ALL_WORDS:
+    if arg.lower() in ALL_WORDS:
         subject = Subject("all", "", "f:a:")
     else:
         target = resolve_target(answers, arg)
@@ -345,7 +268,7 @@ async def list_command(update: Update, context: Context) -> None:
     if chat is None or message is None:
         return
     svc = services(context)
-    subs = await svc.storage.list_subscriptions(chat.id)
+    subs = await subscriptions(context).of_chat(chat.id)
     text, markup = list_view(svc.answers, subs, svc.settings.timezone)
     await message.reply_text(text, reply_markup=markup)
 
@@ -355,8 +278,8 @@ async def cancel_command(update: Update, context: Context) -> None:
     chat, message = update.effective_chat, update.effective_message
     if chat is None or message is None:
         return
-    svc = services(context)
-    subs = await svc.storage.list_subscriptions(chat.id)
+    svc, subscribed = services(context), subscriptions(context)
+    subs = await subscribed.of_chat(chat.id)
     arg = " ".join(context.args or []).strip()
     if not arg:
         text, markup = cancel_view(svc.answers, subs)
@@ -365,8 +288,8 @@ async def cancel_command(update: Update, context: Context) -> None:
     if not subs:
         await message.reply_text(NOTHING_TO_CANCEL)
         return
-    if arg.lower() in _ALL_WORDS:
-        n = await svc.storage.cancel_all(chat.id, now=now(context))
+    if arg.lower() in ALL_WORDS:
+        n = await subscribed.cancel_all(chat.id)
         await message.reply_text(CANCELLED_ALL.format(n=n))
         return
     number = arg.lstrip("#")
@@ -374,7 +297,7 @@ async def cancel_command(update: Update, context: Context) -> None:
         await message.reply_text(CANCEL_BAD_ARG.format(arg=escape(arg[:60]), n=len(subs)))
         return
     sub = subs[int(number) - 1]
-    await svc.storage.cancel_subscription(sub.id, chat.id, now=now(context))
+    await subscribed.cancel(chat.id, sub.id)
     await message.reply_text(CANCELLED_ONE.format(what=escape(subject_label(svc.answers, sub.scope, sub.ref))))
 
 
@@ -384,7 +307,7 @@ async def cancel_command(update: Update, context: Context) -> None:
 async def menu_button(update: Update, context: Context) -> None:
     """``f:R`` / ``f:T`` / ``f:S``: the menu, the targets or the sections."""
     query = update.callback_query
-    m = _MENU_RE.match(query.data or "") if query else None
+    m = MENU_RE.match(query.data or "") if query else None
     if m is None:
         await stale(update, context)
         return
@@ -401,7 +324,7 @@ async def menu_button(update: Update, context: Context) -> None:
 async def new_button(update: Update, context: Context) -> None:
     """``f:<scope>:<ref>…``: the next step of a new subscription, or saving it."""
     query, chat = update.callback_query, update.effective_chat
-    m = _NEW_RE.match(query.data or "") if query else None
+    m = NEW_RE.match(query.data or "") if query else None
     svc = services(context)
     subject = subject_from(svc.answers, m.group(1), m.group(2)) if m else None
     step = Step.parse(m.group(3), m.group(4), m.group(5)) if m else None
@@ -414,12 +337,9 @@ async def new_button(update: Update, context: Context) -> None:
         await _edit(update, context, step_text(what, step, tz), step_markup(subject.data, step))
         await ack(context, query)
         return
-    await _remember_chat(update, context)
-    before = {(s.scope, s.ref) for s in await svc.storage.list_subscriptions(chat.id)}
-    sub = await svc.storage.add_subscription(chat.id, subject.scope, subject.ref, now=now(context),
-                                             **step.schedule())
-    template = RESCHEDULED if (subject.scope, subject.ref) in before else SUBSCRIBED
-    await _saved(update, context, template, what, sub, tz)
+    done = await subscriptions(context).subscribe(chat.id, subject.scope, subject.ref, step.schedule(),
+                                                  chat_type=chat.type, title=chat.title, username=chat.username)
+    await _saved(update, context, RESCHEDULED if done.rescheduled else SUBSCRIBED, what, done.subscription, tz)
 
 
 async def _saved(update: Update, context: Context, template: str, what: str, sub: Subscription, tz: str) -> None:
@@ -436,14 +356,14 @@ async def _saved(update: Update, context: Context, template: str, what: str, sub
 async def change_button(update: Update, context: Context) -> None:
     """``e:<id>…``: change a subscription's schedule, step by step."""
     query, chat = update.callback_query, update.effective_chat
-    m = _EDIT_RE.match(query.data or "") if query else None
+    m = EDIT_RE.match(query.data or "") if query else None
     step = Step.parse(m.group(2), m.group(3), m.group(4)) if m else None
     if m is None or step is None or chat is None:
         await stale(update, context)
         return
-    svc = services(context)
-    sub = await svc.storage.get_subscription(int(m.group(1)))
-    if sub is None or sub.chat_id != chat.id or not sub.active:
+    svc, subscribed = services(context), subscriptions(context)
+    sub = await subscribed.owned(chat.id, int(m.group(1)))
+    if sub is None:
         await stale(update, context, GONE_SUBSCRIPTION)
         return
     what = subject_label(svc.answers, sub.scope, sub.ref)
@@ -458,7 +378,7 @@ async def change_button(update: Update, context: Context) -> None:
         await _edit(update, context, step_text(what, step, tz), step_markup(prefix, step))
         await ack(context, query)
         return
-    updated = await svc.storage.update_subscription(sub.id, chat.id, now=now(context), **step.schedule())
+    updated = await subscribed.reschedule(chat.id, sub.id, step.schedule())
     if updated is None:
         await stale(update, context, GONE_SUBSCRIPTION)
         return
@@ -468,213 +388,21 @@ async def change_button(update: Update, context: Context) -> None:
 async def cancel_button(update: Update, context: Context) -> None:
     """``x:<id>`` / ``x:all``: cancel, then show what is left."""
     query, chat = update.callback_query, update.effective_chat
-    m = _CANCEL_RE.match(query.data or "") if query else None
+    m = CANCEL_RE.match(query.data or "") if query else None
     if m is None or chat is None:
         await stale(update, context)
         return
-    svc = services(context)
+    svc, subscribed = services(context), subscriptions(context)
     if m.group(1) == "all":
-        n = await svc.storage.cancel_all(chat.id, now=now(context))
+        n = await subscribed.cancel_all(chat.id)
         header = CANCELLED_ALL.format(n=n) if n else NOTHING_TO_CANCEL
     else:
-        sub = await svc.storage.get_subscription(int(m.group(1)))
-        if sub is None or sub.chat_id != chat.id or not sub.active:
+        sub = await subscribed.cancel(chat.id, int(m.group(1)))
+        if sub is None:
             await stale(update, context, GONE_SUBSCRIPTION)
             return
-        await svc.storage.cancel_subscription(sub.id, chat.id, now=now(context))
         header = CANCELLED_ONE.format(what=subject_label(svc.answers, sub.scope, sub.ref))
-    subs = await svc.storage.list_subscriptions(chat.id)
+    subs = await subscribed.of_chat(chat.id)
     text, markup = list_view(svc.answers, subs, svc.settings.timezone, header=header)
     await _edit(update, context, text, markup)
     await ack(context, query, TOAST_CANCELLED)
-
-
-# -- missing targets -----------------------------------------------------------------------
-
-
-def _exists(kb: KnowledgeBase, sub: Subscription) -> bool:
-    if sub.scope == "all":
-        return True
-    if sub.scope == "section":
-        return sub.ref in kb.sections
-    entry = kb.entries.get(sub.ref)
-    return isinstance(entry, Target) and entry.year == kb.target_year
-
-
-async def _to_tell(application: Application) -> list[Subscription]:
-    """Active subscriptions whose followed ref is gone and whose subscriber was not told yet (a ref
-    that came back is un-marked on the way)."""
-    svc = services_of(application)
-    kb = svc.answers.kb
-    out = []
-    for sub in await svc.storage.active_subscriptions():
-        if _exists(kb, sub):
-            if sub.missing_notified_ref is not None:
-                await svc.storage.mark_missing_notified(sub.id, None)
-            continue
-        if sub.missing_notified_ref != sub.ref:
-            out.append(sub)
-    return out
-
-
-async def start_notices(application: Application, old_kb: KnowledgeBase | None = None) -> int:
-    """After a reload: how many subscribers are to be told that their target is gone; the notices
-    go out in the background at the reminders' pace (the admin's reply does not wait for them)."""
-    count = len(await _to_tell(application))
-    if count:
-        application.create_task(_notices_task(application, old_kb), name="missing-target-notices")
-    return count
-
-
-async def _notices_task(application: Application, old_kb: KnowledgeBase | None) -> None:
-    try:
-        await notify_missing(application, old_kb)
-    except Exception:  # noqa: BLE001 - the next tick tries again
-        log.exception("could not tell subscribers about removed targets")
-        runtime = application.bot_data.get(REMINDERS)
-        if runtime is not None:
-            runtime.notices_pending = True
-
-
-async def notify_missing(application: Application, old_kb: KnowledgeBase | None = None) -> int:
-    """Tell each subscriber whose followed target (or section) left the base, once per ref
-    (``missing_notified_ref``); the subscription is kept. A ref that came back is un-marked.
-    The notices go through the reminders' pacer and retry rules (REMINDER_RATE, the breaker), so
-    a thousand of them never exceed Telegram's limits; one Telegram did not take stays unmarked
-    and is sent by a later tick. Returns the number of messages sent."""
-    svc = services_of(application)
-    runtime = application.bot_data.get(REMINDERS)
-    send = make_sender(application.bot)
-    sent = 0
-    pending = False
-    for sub in await _to_tell(application):
-        old = old_kb.entries.get(sub.ref) if old_kb is not None and sub.scope == "target" else None
-        what = f"Chỉ tiêu «{old.title}»" if old is not None else (
-            f"Chỉ tiêu «{sub.ref}»" if sub.scope == "target" else f"Mục «{sub.ref}»")
-        text = MISSING_TARGET.format(what=what)
-        if runtime is not None:
-            status = await runtime.service.send_paced(send, sub.chat_id, text)
-        else:  # reminders not installed: one plain attempt
-            try:
-                await send(sub.chat_id, text)
-                status = "sent"
-            except ChatUnavailable:
-                status = "deactivated"
-            except SendError:
-                status = "retry"
-        if status == "sent":
-            sent += 1
-            await svc.storage.mark_missing_notified(sub.id, sub.ref)
-        elif status == "deactivated":
-            await svc.storage.deactivate_chat(sub.chat_id, "blocked")
-        elif status in ("uncertain", "failed"):
-            # May have arrived, or will never: at most once, so it counts as told.
-            await svc.storage.mark_missing_notified(sub.id, sub.ref)
-        else:
-            pending = True
-            log.warning("could not tell chat %s that %s is gone yet; a later tick tries again", sub.chat_id, sub.ref)
-    if runtime is not None:
-        runtime.notices_pending = pending
-    return sent
-
-
-# -- the job -------------------------------------------------------------------------------
-
-
-@dataclass
-class ReminderRuntime:
-    """The reminder job's state (``application.bot_data[REMINDERS]``)."""
-
-    service: ReminderService
-    tick_seconds: float
-    task: asyncio.Task[None] | None = None
-    started: bool = False
-    ticks: int = 0
-    runs: int = 0  # fan-outs finished (or cancelled)
-    last: FanoutResult | None = None
-    notices_pending: bool = False  # removed-target notices Telegram did not take yet
-
-
-def runtime_of(application: Application) -> ReminderRuntime:
-    """The reminder runtime of an application (set by :func:`register`)."""
-    return application.bot_data[REMINDERS]
-
-
-async def _fanout(application: Application, runtime: ReminderRuntime, at: datetime) -> None:
-    try:
-        if runtime.notices_pending:
-            await notify_missing(application)
-        result = await runtime.service.run_due(make_sender(application.bot), now=at)
-        runtime.last = result
-        tried = result.sent + result.deactivated + result.failed + result.retry + result.uncertain + result.expired
-        if tried:  # a line only when something was due and not yet done (not every tick all week)
-            log.info("reminders at %s: sent %d, deactivated %d, failed %d, to retry %d, uncertain %d, "
-                     "expired %d, already done %d (%.1fs)",
-                     at.isoformat(), result.sent, result.deactivated, result.failed, result.retry,
-                     result.uncertain, result.expired, result.skipped, result.duration_s)
-    except asyncio.CancelledError:
-        log.warning("reminder fan-out cancelled; unclaimed reminders go out at the next start")
-        raise
-    except Exception:  # noqa: BLE001 - the next tick tries again; the ledger keeps it at most once
-        log.exception("reminder fan-out failed")
-    finally:
-        runtime.runs += 1
-
-
-async def tick(context: Context) -> None:
-    """JobQueue callback: recover once, then start a fan-out unless one is running."""
-    application = context.application
-    runtime = runtime_of(application)
-    if not runtime.started:
-        interrupted = await runtime.service.recover()
-        if interrupted:
-            log.warning("%d reminder(s) were being sent when the bot stopped; marked uncertain (never re-sent)",
-                        interrupted)
-        runtime.started = True
-        try:
-            await notify_missing(application)
-        except Exception:  # noqa: BLE001 - reminders must still run
-            log.exception("could not check subscriptions for missing targets")
-    if runtime.task is None or runtime.task.done():
-        runtime.task = asyncio.create_task(_fanout(application, runtime, clock_of(application)()),
-                                           name="reminder-fanout")
-    runtime.ticks += 1
-
-
-async def stop(application: Application) -> None:
-    """Cancel a running fan-out (post_stop): its unclaimed reminders go out after the restart."""
-    runtime = application.bot_data.get(REMINDERS)
-    task = runtime.task if runtime else None
-    if task is not None and not task.done():
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
-
-
-def register(application: Application, *, tick_seconds: float | None = None,
-             service_options: dict[str, Any] | None = None) -> ReminderRuntime:
-    """Subscription commands and buttons, the follow hook, the repeating reminder job."""
-    svc = services_of(application)
-    settings = svc.settings
-    interval = tick_seconds if tick_seconds is not None else settings.reminder_tick_seconds
-    options: dict[str, Any] = {"clock": lambda: clock_of(application)()}
-    options.update(service_options or {})
-    service = ReminderService(
-        svc.storage, lambda: svc.answers.kb, settings.tz,
-        rate=settings.reminder_rate, per_chat_interval=settings.reminder_per_chat_interval,
-        **options,
-    )
-    runtime = ReminderRuntime(service, interval)
-    application.bot_data[REMINDERS] = runtime
-    svc.follow = follow_target
-    application.add_handler(CommandHandler("theodoi", follow_command))
-    application.add_handler(CommandHandler("dangtheodoi", list_command))
-    application.add_handler(CommandHandler("huytheodoi", cancel_command))
-    application.add_handler(CallbackQueryHandler(menu_button, pattern=r"^f:[RTS]$"))
-    application.add_handler(CallbackQueryHandler(new_button, pattern=r"^f:"))
-    application.add_handler(CallbackQueryHandler(change_button, pattern=r"^e:"))
-    application.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^x:"))
-    if application.job_queue is None:
-        raise RuntimeError("reminders need the JobQueue: install python-telegram-bot[job-queue]")
-    application.job_queue.run_repeating(tick, interval=interval, first=0, name="reminders")
-    return runtime

@@ -6,11 +6,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from bot.services.storage.connection import StorageConnection
-from bot.services.storage.models import Subscription, _check_int, _subscription, _ts
-
-SCOPES: Final = ("target", "section", "all")
-CADENCES: Final = ("weekly", "monthly")
-
+from bot.services.storage.models import CADENCES, SCOPES, Subscription, _check_int, _subscription, _ts
 
 _SUB_COLUMNS: Final = (
     "id, chat_id, scope, ref, cadence, weekday, day_of_month, hour, active, "

@@ -28,6 +28,7 @@ from bot.services.reminders import ReminderService
 from bot.services.storage import Storage
 from bot.transports.telegram.sender import make_sender
 from tests.emulator import Emulator
+from tests.storage_helpers import ledger_counts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -59,7 +60,7 @@ async def run(n: int, rate: float, p429: float, p403: float, seed: int) -> int:
             svc = ReminderService(storage, lambda: kb, TZ, rate=rate, per_chat_interval=1.0, concurrency=128)
             async with bot:
                 result = await svc.run_due(make_sender(bot), datetime(2024, 2, 12, 9, 0, tzinfo=TZ))
-            counts = await storage.ledger_counts("2024-W07")
+            counts = await ledger_counts(storage, "2024-W07")
             per_chat = Counter(m["chat"]["id"] for m in emu.sent_messages())
             duplicates = sum(c - 1 for c in per_chat.values() if c > 1)
             total = counts["sent"] + counts["deactivated"] + counts["failed"]

@@ -15,6 +15,7 @@ from bot.services.storage import Storage
 from bot.transports.telegram.backup import PRIVATE_ONLY
 from bot.transports.telegram.shared import ADMIN_ONLY
 from tests.emulator import Emulator
+from tests.storage_helpers import recent_audit
 from tests.test_telegram_progress import T1, clock
 from tests.test_telegram_reminders import features, until
 
@@ -91,7 +92,7 @@ async def test_saoluu_sends_the_backup_to_the_admin(telegram_bot, emulator: Emul
         assert (tmp_path / "backups" / name).is_file()  # a copy stays on the server
 
         async def audited() -> list:  # written once the file is sent: wait for it
-            return [a for a in await bot.answers.storage.recent_audit(1) if a.action == "saoluu"]
+            return [a for a in await recent_audit(bot.answers.storage, 1) if a.action == "saoluu"]
 
         [entry] = await until(audited)
         assert entry.allowed and entry.detail.endswith("bytes) sent")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.transports.telegram.reminder_job import runtime_of
 from tests.emulator import Emulator
 from tests.netproxy import NetProxy
+from tests.storage_helpers import ledger_counts
 from tests.test_telegram_reminders import REMINDER, FakeClock, add_subscribers, features, settle, until
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -42,7 +43,7 @@ def tally(emulator: Emulator, chats: list[int]) -> dict[str, int]:
 
 
 async def ledger(storage: Any, period: str = "2024-W07") -> dict[str, int]:
-    return await storage.ledger_counts(period)
+    return await ledger_counts(storage, period)
 
 
 async def test_network_outage_during_a_600_reminder_fanout(telegram_bot, emulator: Emulator, reliability) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import Emulator
+from tests.storage_helpers import recent_audit
 from tests.test_telegram_admin import ADMIN, OLD_TITLE, QUESTION, ROOT, T1, USER, clock, snapshot
 from tests.test_telegram_reminders import features, until
 
@@ -53,7 +54,7 @@ async def test_reload_refuses_a_figure_the_report_does_not_hold(telegram_bot, kd
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(OLD_TITLE) and "3.800 - 3.900" in answer["text"]
         assert "4.800" not in answer["text"]
-        [entry] = await bot.answers.storage.recent_audit(1)
+        [entry] = await recent_audit(bot.answers.storage, 1)
         assert entry.action == "reload" and entry.detail.startswith("refused:") and "figures.0.text" in entry.detail
 
 
@@ -67,7 +68,7 @@ async def test_sighup_refuses_a_figure_the_report_does_not_hold(telegram_bot, kd
         os.kill(os.getpid(), signal.SIGHUP)
 
         async def reload_audited() -> list:
-            audit = await storage.recent_audit(1)
+            audit = await recent_audit(storage, 1)
             return audit if audit and audit[0].action == "reload" else []
 
         audits = await until(reload_audited)  # the reload runs as a task: wait for its audit row

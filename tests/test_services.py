@@ -30,6 +30,7 @@ from bot.services.progress import (
 from bot.services.reminders import ChatUnavailable, FloodWait, ReminderService, TransientSendError
 from bot.services.schedule import due_period, fire_time_in_period, next_fire, period_of
 from bot.services.storage import ProgressRecord, Storage, Subscription
+from tests.storage_helpers import get_chat, ledger_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -180,7 +181,7 @@ async def test_fanout_once_per_period(storage, kb) -> None:
     r2 = await svc.run_due(send, monday + timedelta(hours=3))
     assert r1.sent == 20 and sorted(send.sent) == list(range(1, 21))
     assert r2.sent == 0 and r2.skipped == 20
-    counts = await storage.ledger_counts("2024-W07")
+    counts = await ledger_counts(storage, "2024-W07")
     assert counts["sent"] == 20
     # Next week it goes out again.
     r3 = await svc.run_due(send, monday + timedelta(days=7))
@@ -201,9 +202,9 @@ async def test_fanout_errors_end_in_ledger(storage, kb) -> None:
     r = await svc.run_due(send, datetime(2024, 2, 12, 9, 0, tzinfo=TZ))
     assert (r.sent, r.deactivated, r.failed, r.retry) == (2, 1, 0, 1)
     assert r.flood_waits == 2
-    assert (await storage.get_chat(2)).active is False
+    assert (await get_chat(storage, 2)).active is False
     assert await storage.list_subscriptions(2) == []
-    counts = await storage.ledger_counts()
+    counts = await ledger_counts(storage)
     assert counts["sent"] + counts["deactivated"] + counts["retry"] == 4 and counts["sending"] == 0
 
 
@@ -232,7 +233,7 @@ async def test_crash_mid_fanout_sends_only_missing(storage, kb) -> None:
     send = FakeSend()
     r = await svc.run_due(send, now + timedelta(minutes=10))
     assert r.sent == 5 and not set(send.sent) & set(sent)
-    counts = await storage.ledger_counts("2024-03")
+    counts = await ledger_counts(storage, "2024-03")
     assert counts["sent"] == 9 and counts["uncertain"] == 1
 
 

@@ -30,6 +30,20 @@ from bot.services.storage import (
     Subscription,
     UnansweredQuestion,
 )
+from tests.storage_helpers import (
+    claim_deliveries,
+    claim_delivery,
+    count_subscribers,
+    delivered_periods,
+    finish_delivery,
+    get_chat,
+    interrupted_deliveries,
+    latest_progress,
+    ledger_counts,
+    progress_series,
+    recent_audit,
+    set_chat_active,
+)
 
 NOW = datetime(2024, 2, 14, 12, 0, tzinfo=UTC)  # a Wednesday
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +97,7 @@ async def test_connection_pragmas(storage: Storage) -> None:
     assert (await db.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000  # type: ignore[index]
     # foreign keys are enforced: a ledger row for a missing subscription is refused
     with pytest.raises(sqlite3.IntegrityError):
-        await storage.claim_delivery(999, "2024-W07")
+        await claim_delivery(storage, 999, "2024-W07")
 
 
 async def test_migrations_idempotent_across_reopen(db_path: Path) -> None:
@@ -94,7 +108,7 @@ async def test_migrations_idempotent_across_reopen(db_path: Path) -> None:
         async with Storage(db_path) as st:
             assert await st.schema_version() == CURRENT_SCHEMA_VERSION
             assert await st.get_subscription(sub.id) == sub
-            assert (await st.get_chat(1)) is not None
+            assert (await get_chat(st, 1)) is not None
     async with aiosqlite.connect(db_path, isolation_level=None) as db:
         assert await apply_migrations(db) == []
     con = raw(db_path)
@@ -174,13 +188,13 @@ def test_split_sql_handles_triggers_strings_and_comments() -> None:
 async def test_memory_database_and_closed_errors() -> None:
     st = Storage(":memory:")
     with pytest.raises(StorageClosedError):
-        await st.get_chat(1)
+        await get_chat(st, 1)
     async with st:
         assert await st.schema_version() == CURRENT_SCHEMA_VERSION
         await st.upsert_chat(1, "private")
     await st.close()  # idempotent
     with pytest.raises(StorageClosedError):
-        await st.claim_delivery(1, "2024-W07")
+        await claim_delivery(st, 1, "2024-W07")
 
 
 # --------------------------------------------------------------------------- chats
@@ -193,19 +207,19 @@ async def test_upsert_chat_keeps_first_seen_and_known_fields(storage: Storage) -
     again = await storage.upsert_chat(-100123, "supergroup", None, "bt_hp", now=later)
     assert again.first_seen == NOW and again.last_seen == later
     assert again.title == "Ban Tuyên giáo" and again.username == "bt_hp"
-    assert await storage.get_chat(-100123) == again
-    assert await storage.get_chat(42) is None
+    assert await get_chat(storage, -100123) == again
+    assert await get_chat(storage, 42) is None
 
 
 async def test_set_chat_active(storage: Storage) -> None:
     await storage.upsert_chat(1, "private", now=NOW)
-    assert await storage.set_chat_active(1, False, "kicked")
-    chat = await storage.get_chat(1)
+    assert await set_chat_active(storage, 1, False, "kicked")
+    chat = await get_chat(storage, 1)
     assert chat is not None and not chat.active and chat.inactive_reason == "kicked"
-    assert await storage.set_chat_active(1, True, "ignored")
-    chat = await storage.get_chat(1)
+    assert await set_chat_active(storage, 1, True, "ignored")
+    chat = await get_chat(storage, 1)
     assert chat is not None and chat.active and chat.inactive_reason is None
-    assert not await storage.set_chat_active(2, False, "x")
+    assert not await set_chat_active(storage, 2, False, "x")
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -236,12 +250,12 @@ async def test_add_subscription_dedupes_active_same_scope_ref(storage: Storage) 
 
 async def test_add_subscription_creates_or_reactivates_chat(storage: Storage) -> None:
     sub = await weekly(storage, chat_id=77, now=NOW)
-    chat = await storage.get_chat(77)
+    chat = await get_chat(storage, 77)
     assert chat is not None and chat.type == "unknown" and chat.active
     await storage.deactivate_chat(77, "blocked")
     again = await weekly(storage, chat_id=77)
     assert again.id != sub.id  # the old one was deactivated, a fresh one is created
-    chat = await storage.get_chat(77)
+    chat = await get_chat(storage, 77)
     assert chat is not None and chat.active and chat.inactive_reason is None
     assert [s.id for s in await storage.active_subscriptions()] == [again.id]
 
@@ -339,15 +353,15 @@ async def test_deactivate_chat_and_subscriber_counts(storage: Storage) -> None:
     await weekly(storage, 1, "target", "T01")
     await weekly(storage, 1, "target", "T02")
     keep = await weekly(storage, 2, "all")
-    assert await storage.count_subscribers() == 2
+    assert await count_subscribers(storage) == 2
 
     assert await storage.deactivate_chat(1, "Forbidden: bot was blocked by the user") == 2
-    chat = await storage.get_chat(1)
+    chat = await get_chat(storage, 1)
     assert chat is not None and not chat.active
     assert chat.inactive_reason == "Forbidden: bot was blocked by the user"
     assert await storage.list_subscriptions(1) == []
     assert [s.id for s in await storage.active_subscriptions()] == [keep.id]
-    assert await storage.count_subscribers() == 1
+    assert await count_subscribers(storage) == 1
     assert await storage.deactivate_chat(1, "again") == 0
     assert await storage.deactivate_chat(999, "unknown chat") == 0
 
@@ -357,9 +371,9 @@ async def test_deactivate_chat_and_subscriber_counts(storage: Storage) -> None:
     assert await storage.list_subscriptions(1) == []
 
     # an inactive chat's subscriptions are not fanned out even if still flagged active
-    await storage.set_chat_active(2, False, "paused")
+    await set_chat_active(storage, 2, False, "paused")
     assert await storage.active_subscriptions() == []
-    assert await storage.count_subscribers() == 0
+    assert await count_subscribers(storage) == 0
 
 
 async def test_mark_missing_notified(storage: Storage) -> None:
@@ -385,9 +399,9 @@ async def test_progress_append_only_and_corrections(storage: Storage, db_path: P
     assert r1.as_of == date(2024, 3, 31) and r1.recorded_at == NOW and r1.recorded_by == 11
 
     assert [r.id for r in await storage.progress_for("T01")] == [late.id, r1.id, r2.id, fix.id]
-    assert await storage.latest_progress("T01") == fix
-    assert await storage.latest_progress("nope") is None
-    assert [r.id for r in await storage.progress_series("T01")] == [late.id, r1.id, fix.id]
+    assert await latest_progress(storage, "T01") == fix
+    assert await latest_progress(storage, "nope") is None
+    assert [r.id for r in await progress_series(storage, "T01")] == [late.id, r1.id, fix.id]
     latest = await storage.latest_progress_all()
     assert set(latest) == {"T01", "T02"} and latest["T01"] == fix
 
@@ -426,64 +440,64 @@ async def test_add_progress_validation(storage: Storage, kwargs: dict, message: 
 async def test_ledger_at_most_once_and_counts(storage: Storage) -> None:
     s1 = await weekly(storage, 1)
     s2 = await weekly(storage, 2)
-    assert await storage.claim_delivery(s1.id, "2024-W07", now=NOW)
-    assert not await storage.claim_delivery(s1.id, "2024-W07")  # second claim loses
+    assert await claim_delivery(storage, s1.id, "2024-W07", now=NOW)
+    assert not await claim_delivery(storage, s1.id, "2024-W07")  # second claim loses
     row = await storage.delivery_status(s1.id, "2024-W07")
     assert row is not None and (row.status, row.attempts, row.last_error, row.updated_at) == ("sending", 0, None, NOW)
 
-    await storage.finish_delivery(s1.id, "2024-W07", "sent", now=NOW)
-    assert not await storage.claim_delivery(s1.id, "2024-W07")  # still not re-claimable once sent
-    assert await storage.claim_delivery(s2.id, "2024-W07")
-    await storage.finish_delivery(s2.id, "2024-W07", "failed", "Timed out", attempts=3)
-    assert await storage.claim_delivery(s1.id, "2024-W08")
-    assert await storage.claim_delivery(s1.id, "2024-02")
-    await storage.finish_delivery(s1.id, "2024-02", "deactivated", "Forbidden: bot was blocked")
+    await finish_delivery(storage, s1.id, "2024-W07", "sent", now=NOW)
+    assert not await claim_delivery(storage, s1.id, "2024-W07")  # still not re-claimable once sent
+    assert await claim_delivery(storage, s2.id, "2024-W07")
+    await finish_delivery(storage, s2.id, "2024-W07", "failed", "Timed out", attempts=3)
+    assert await claim_delivery(storage, s1.id, "2024-W08")
+    assert await claim_delivery(storage, s1.id, "2024-02")
+    await finish_delivery(storage, s1.id, "2024-02", "deactivated", "Forbidden: bot was blocked")
 
     failed = await storage.delivery_status(s2.id, "2024-W07")
     assert failed is not None and (failed.status, failed.attempts, failed.last_error) == ("failed", 3, "Timed out")
     assert await storage.delivery_status(s2.id, "2024-W08") is None
-    assert await storage.ledger_counts() == {"sending": 1, "sent": 1, "failed": 1, "deactivated": 1, "retry": 0, "uncertain": 0}
-    assert await storage.ledger_counts("2024-W07") == {"sending": 0, "sent": 1, "failed": 1, "deactivated": 0, "retry": 0, "uncertain": 0}
-    assert await storage.ledger_counts("2030-W01") == {"sending": 0, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
-    assert await storage.delivered_periods(s1.id) == ["2024-W07"]
-    assert await storage.delivered_periods(s2.id) == []
+    assert await ledger_counts(storage) == {"sending": 1, "sent": 1, "failed": 1, "deactivated": 1, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2024-W07") == {"sending": 0, "sent": 1, "failed": 1, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2030-W01") == {"sending": 0, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await delivered_periods(storage, s1.id) == ["2024-W07"]
+    assert await delivered_periods(storage, s2.id) == []
 
     with pytest.raises(LookupError, match="not claimed"):
-        await storage.finish_delivery(s2.id, "2024-W09", "sent")
+        await finish_delivery(storage, s2.id, "2024-W09", "sent")
     with pytest.raises(ValueError, match="status must be one of 'sent', 'failed', 'deactivated'; got 'sending'"):
-        await storage.finish_delivery(s1.id, "2024-W08", "sending")
+        await finish_delivery(storage, s1.id, "2024-W08", "sending")
     with pytest.raises(ValueError, match="attempts must be a non-negative integer"):
-        await storage.finish_delivery(s1.id, "2024-W08", "sent", attempts=-1)
+        await finish_delivery(storage, s1.id, "2024-W08", "sent", attempts=-1)
     for bad in ("2024-W7", "2024-W54", "2024-13", "2024-3", "W07", "2024-02-14"):
         with pytest.raises(ValueError, match="period must look like '2024-W07'"):
-            await storage.claim_delivery(s1.id, bad)
+            await claim_delivery(storage, s1.id, bad)
 
 
 async def test_long_errors_are_trimmed(storage: Storage) -> None:
     sub = await weekly(storage)
-    assert await storage.claim_delivery(sub.id, "2024-W07")
-    await storage.finish_delivery(sub.id, "2024-W07", "failed", "x" * 10_000)
+    assert await claim_delivery(storage, sub.id, "2024-W07")
+    await finish_delivery(storage, sub.id, "2024-W07", "failed", "x" * 10_000)
     row = await storage.delivery_status(sub.id, "2024-W07")
     assert row is not None and row.last_error is not None and len(row.last_error) == 1000
 
 
 async def test_batch_claim_and_finish(storage: Storage) -> None:
     subs = [await weekly(storage, chat_id=i) for i in range(1, 6)]
-    assert await storage.claim_delivery(subs[0].id, "2024-W07")
+    assert await claim_delivery(storage, subs[0].id, "2024-W07")
     keys = [(s.id, "2024-W07") for s in subs] + [(subs[1].id, "2024-W07")]  # one duplicate key
-    claimed = await storage.claim_deliveries(keys)
+    claimed = await claim_deliveries(storage, keys)
     assert claimed == {(s.id, "2024-W07") for s in subs[1:]}
-    assert await storage.claim_deliveries(keys) == set()
-    assert await storage.claim_deliveries([]) == set()
+    assert await claim_deliveries(storage, keys) == set()
+    assert await claim_deliveries(storage, []) == set()
     updated = await storage.finish_deliveries(
         [(s.id, "2024-W07", "sent", None, 1) for s in subs[1:]] + [(subs[0].id, "2099-01", "sent", None, 1)]
     )
     assert updated == 4  # the never-claimed key is skipped
-    assert await storage.ledger_counts("2024-W07") == {"sending": 1, "sent": 4, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2024-W07") == {"sending": 1, "sent": 4, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     with pytest.raises(ValueError, match="period must look like"):
-        await storage.claim_deliveries([(subs[0].id, "bad")])
+        await claim_deliveries(storage, [(subs[0].id, "bad")])
     # a batch larger than one INSERT chunk
-    many = await storage.claim_deliveries([(subs[0].id, f"{y}-W{w:02d}") for y in range(2040, 2080) for w in range(1, 53)])
+    many = await claim_deliveries(storage, [(subs[0].id, f"{y}-W{w:02d}") for y in range(2040, 2080) for w in range(1, 53)])
     assert len(many) == 40 * 52
 
 
@@ -495,11 +509,12 @@ async def test_interrupted_deliveries_survive_a_crash(db_path: Path) -> None:
     script = textwrap.dedent(f"""
         import asyncio, os
         from bot.services.storage import Storage
+        from tests.storage_helpers import claim_delivery, finish_delivery
         async def main():
             st = await Storage({str(db_path)!r}).open()
-            assert await st.claim_delivery({sub.id}, "2024-W07")
-            assert await st.claim_delivery({done.id}, "2024-W07")
-            await st.finish_delivery({done.id}, "2024-W07", "sent")
+            assert await claim_delivery(st, {sub.id}, "2024-W07")
+            assert await claim_delivery(st, {done.id}, "2024-W07")
+            await finish_delivery(st, {done.id}, "2024-W07", "sent")
             os._exit(3)
         asyncio.run(main())
     """)
@@ -507,18 +522,18 @@ async def test_interrupted_deliveries_survive_a_crash(db_path: Path) -> None:
     assert proc.returncode == 3, proc.stderr
 
     async with Storage(db_path) as st:
-        interrupted = await st.interrupted_deliveries()
+        interrupted = await interrupted_deliveries(st)
         assert [(d.subscription_id, d.period, d.status) for d in interrupted] == [(sub.id, "2024-W07", "sending")]
-        assert not await st.claim_delivery(sub.id, "2024-W07")  # at-most-once: never re-sent
+        assert not await claim_delivery(st, sub.id, "2024-W07")  # at-most-once: never re-sent
         assert (await st.delivery_status(done.id, "2024-W07")).status == "sent"  # type: ignore[union-attr]
 
     # ... and a plain close/reopen keeps them too, until someone marks them uncertain
     async with Storage(db_path) as st:
-        assert len(await st.interrupted_deliveries()) == 1
+        assert len(await interrupted_deliveries(st)) == 1
         assert await st.fail_interrupted(now=NOW) == 1
         row = await st.delivery_status(sub.id, "2024-W07")
         assert row is not None and (row.status, row.last_error, row.attempts) == ("uncertain", "interrupted", 1)
-        assert await st.interrupted_deliveries() == []
+        assert await interrupted_deliveries(st) == []
         assert await st.fail_interrupted() == 0
 
 
@@ -570,8 +585,8 @@ async def test_stats(storage: Storage) -> None:
         (s3.id, "2024-W07", "failed", today),
         (s1.id, "2024-W06", "sent", NOW - timedelta(days=8)),  # outside the window
     ]:
-        assert await storage.claim_delivery(sub_id, period, now=when)
-        await storage.finish_delivery(sub_id, period, status, now=when)
+        assert await claim_delivery(storage, sub_id, period, now=when)
+        await finish_delivery(storage, sub_id, period, status, now=when)
 
     stats = await storage.stats(days=7, now=NOW)
     assert stats["since"] == datetime(2024, 2, 8, tzinfo=UTC) and stats["until"] == NOW
@@ -594,11 +609,11 @@ async def test_stats(storage: Storage) -> None:
 async def test_audit(storage: Storage) -> None:
     first = await storage.audit(7, "add_progress", True, "T01=57", now=NOW)
     second = await storage.audit(8, "add_progress", False, now=NOW + timedelta(seconds=1))
-    entries = await storage.recent_audit(10)
+    entries = await recent_audit(storage, 10)
     assert [e.id for e in entries] == [second, first]  # newest first
     assert (entries[0].user_id, entries[0].allowed, entries[0].detail) == (8, False, "")
     assert (entries[1].action, entries[1].allowed, entries[1].ts) == ("add_progress", True, NOW)
-    assert len(await storage.recent_audit(1)) == 1
+    assert len(await recent_audit(storage, 1)) == 1
 
 
 # --------------------------------------------------------------------------- atomicity / concurrency
@@ -611,11 +626,11 @@ async def test_failed_transaction_rolls_back(storage: Storage) -> None:
                 "INSERT INTO admin_audit (ts, user_id, action, allowed) VALUES ('x', 1, 'half-done', 1)"
             )
             raise RuntimeError("boom")
-    assert await storage.recent_audit(10) == []
+    assert await recent_audit(storage, 10) == []
     # the connection is usable again: not stuck in a transaction, lock released
     assert not storage._conn().in_transaction
     await storage.audit(1, "after", True)
-    assert [e.action for e in await storage.recent_audit(10)] == ["after"]
+    assert [e.action for e in await recent_audit(storage, 10)] == ["after"]
 
 
 async def test_multi_statement_write_is_atomic(storage: Storage, db_path: Path) -> None:
@@ -628,7 +643,7 @@ async def test_multi_statement_write_is_atomic(storage: Storage, db_path: Path) 
     )
     with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
         await storage.deactivate_chat(1, "blocked")
-    chat = await storage.get_chat(1)
+    chat = await get_chat(storage, 1)
     assert chat is not None and chat.active and chat.inactive_reason is None
     con.execute("DROP TRIGGER no_sub_update")
     con.close()
@@ -649,23 +664,23 @@ async def test_cancelled_transaction_rolls_back(storage: Storage) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await storage.recent_audit(10) == []
+    assert await recent_audit(storage, 10) == []
     await storage.audit(1, "ok", True)
-    assert len(await storage.recent_audit(10)) == 1
+    assert len(await recent_audit(storage, 10)) == 1
 
 
 async def test_concurrent_claims_yield_exactly_one_winner(storage: Storage) -> None:
     sub = await weekly(storage)
-    results = await asyncio.gather(*(storage.claim_delivery(sub.id, "2024-W07") for _ in range(200)))
+    results = await asyncio.gather(*(claim_delivery(storage, sub.id, "2024-W07") for _ in range(200)))
     assert results.count(True) == 1 and len(results) == 200
-    assert await storage.ledger_counts() == {"sending": 1, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage) == {"sending": 1, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
 
 
 async def test_concurrent_claims_across_two_connections(db_path: Path) -> None:
     async with Storage(db_path) as a, Storage(db_path) as b:
         sub = await weekly(a)
         results = await asyncio.gather(
-            *(st.claim_delivery(sub.id, "2024-W07") for _ in range(100) for st in (a, b))
+            *(claim_delivery(st, sub.id, "2024-W07") for _ in range(100) for st in (a, b))
         )
         assert results.count(True) == 1
 
@@ -674,15 +689,15 @@ async def test_concurrent_mixed_writes_do_not_interleave(storage: Storage) -> No
     subs = [await weekly(storage, chat_id=i) for i in range(1, 21)]
 
     async def fan_out(sub: Subscription) -> None:
-        if await storage.claim_delivery(sub.id, "2024-W07"):
-            await storage.finish_delivery(sub.id, "2024-W07", "sent")
+        if await claim_delivery(storage, sub.id, "2024-W07"):
+            await finish_delivery(storage, sub.id, "2024-W07", "sent")
 
     await asyncio.gather(
         *(fan_out(s) for s in subs),
         *(storage.deactivate_chat(i, "blocked") for i in range(1, 6)),
         *(storage.log_query(1, 1, "q", "q", "answer") for _ in range(20)),
     )
-    assert await storage.ledger_counts() == {"sending": 0, "sent": 20, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage) == {"sending": 0, "sent": 20, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     assert len(await storage.active_subscriptions()) == 15
     assert (await storage.stats(now=datetime.now(UTC)))["questions"] == 20
 
@@ -693,13 +708,13 @@ async def test_claim_finish_is_fast(storage: Storage) -> None:
     for year in range(2000, 2020):
         for week in range(1, 51):
             period = f"{year}-W{week:02d}"
-            assert await storage.claim_delivery(sub.id, period)
-            await storage.finish_delivery(sub.id, period, "sent")
+            assert await claim_delivery(storage, sub.id, period)
+            await finish_delivery(storage, sub.id, period, "sent")
     elapsed = time.perf_counter() - start
     # 1,000 pairs; ~0.3 s locally. The bound is loose on purpose: it only
     # catches a regression to per-commit fsync or extra round trips gone wild.
     assert elapsed < 10, elapsed
-    assert (await storage.ledger_counts())["sent"] == 1000
+    assert (await ledger_counts(storage))["sent"] == 1000
 
 
 async def test_prune_keeps_the_retention_window(storage: Storage) -> None:

@@ -16,6 +16,7 @@ from bot.engine.engine import Engine
 from bot.knowledge.base import load_base
 from bot.transports.telegram.shared import ADMIN_ONLY
 from tests.emulator import Emulator
+from tests.storage_helpers import recent_audit
 from tests.test_bounded_input import ANCHOR_BOMB
 from tests.test_telegram_reminders import FakeClock, features, reminders, settle, until
 
@@ -65,13 +66,13 @@ async def test_non_admin_is_refused_every_admin_command(telegram_bot, emulator: 
         upload = (await emulator.wait_for_messages(USER, 6))[-1]
         assert upload["text"] == ADMIN_ONLY
         assert emulator.calls("getFile") == []
-        audit = await bot.answers.storage.recent_audit()
+        audit = await recent_audit(bot.answers.storage)
         assert sorted((a.action, a.user_id, a.allowed) for a in audit) == sorted(
             (action, USER, False) for action in ("reload", "chuatraloi", "thongke", "capnhat", "capnhat", "upload"))
         # The admin may.
         [ok] = await bot.say(ADMIN, "/thongke")
         assert ok["text"].startswith("📊 Thống kê 7 ngày")
-        assert (await bot.answers.storage.recent_audit(1))[0].allowed
+        assert (await recent_audit(bot.answers.storage, 1))[0].allowed
     assert snapshot(kdir) == before
 
 
@@ -84,7 +85,7 @@ async def test_reload_good_base(telegram_bot, kdir: Path) -> None:
         assert reply["text"] == f"✅ Đã nạp lại: {n} mục (thêm 0; bỏ 0; sửa 1: {T1})."
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(NEW_TITLE)
-        [entry] = await bot.answers.storage.recent_audit(1)
+        [entry] = await recent_audit(bot.answers.storage, 1)
         assert (entry.user_id, entry.action, entry.allowed, entry.detail) == (ADMIN, "reload", True, f"thêm 0; bỏ 0; sửa 1: {T1}")
 
 
@@ -170,7 +171,7 @@ async def test_sighup_reloads(telegram_bot, kdir: Path) -> None:
         await until(lambda: bot.answers.get(T1).title == NEW_TITLE)
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(NEW_TITLE)
-        [entry] = await bot.answers.storage.recent_audit(1)
+        [entry] = await recent_audit(bot.answers.storage, 1)
         assert (entry.user_id, entry.action, entry.detail) == (0, "reload", f"SIGHUP: thêm 0; bỏ 0; sửa 1: {T1}")
     assert signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, None)  # removed with the app
 
@@ -189,7 +190,7 @@ async def test_yaml_upload_good(telegram_bot, emulator: Emulator, kdir: Path) ->
         assert len(emulator.calls("getFile")) == 1
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(NEW_TITLE)
-        [entry] = await bot.answers.storage.recent_audit(1)
+        [entry] = await recent_audit(bot.answers.storage, 1)
         assert (entry.action, entry.allowed, entry.detail) == ("upload", True, f"targets.yaml: thêm 0; bỏ 0; sửa 1: {T1}")
 
 
@@ -218,7 +219,7 @@ async def test_yaml_upload_refused_nothing_written(telegram_bot, emulator: Emula
         assert bool(emulator.calls("getFile")) is downloaded
         assert bot.answers.engine is engine
         assert await bot.quiet(ADMIN) == []  # one reply, whatever the file held
-        entry = next(e for e in await bot.answers.storage.recent_audit(5) if e.action == "upload")
+        entry = next(e for e in await recent_audit(bot.answers.storage, 5) if e.action == "upload")
         assert entry.user_id == ADMIN
     assert snapshot(kdir) == before
 
@@ -253,7 +254,7 @@ async def test_unanswered_questions_and_stats(telegram_bot, emulator: Emulator) 
         assert lines[5] == "Nhắc tiến độ: đã gửi 1 · lỗi 0 · gián đoạn, không rõ đã tới chưa 0 · đang chờ gửi lại 0"
         [bad] = await bot.say(ADMIN, "/thongke 0")
         assert bad["text"].startswith("Số ngày phải là số nguyên từ 1 đến 366")
-        actions = [a.action for a in await bot.answers.storage.recent_audit() if a.allowed]
+        actions = [a.action for a in await recent_audit(bot.answers.storage) if a.allowed]
         assert actions.count("chuatraloi") == 2 and actions.count("thongke") == 1
 
 
@@ -311,7 +312,7 @@ async def test_reload_of_a_deleted_file_waits_for_confirmation(telegram_bot, emu
         assert T1 not in bot.answers.engine.kb.entries
         [notice] = await emulator.wait_for_messages(FOLLOWER, 1)
         assert notice["text"].startswith("⚠️ Chỉ tiêu")
-        actions = [(e.action, e.detail.split(" ")[0]) for e in await storage.recent_audit(4)]
+        actions = [(e.action, e.detail.split(" ")[0]) for e in await recent_audit(storage, 4)]
         assert ("reload-confirm", "apply") in actions and ("reload-confirm", "cancel") in actions
 
 
@@ -324,10 +325,10 @@ async def test_sighup_never_applies_a_mass_removal(telegram_bot, kdir: Path) -> 
         os.kill(os.getpid(), signal.SIGHUP)
 
         async def audited() -> bool:
-            return any(e.action == "reload" for e in await bot.answers.storage.recent_audit(3))
+            return any(e.action == "reload" for e in await recent_audit(bot.answers.storage, 3))
 
         await until(audited)
-        [entry] = [e for e in await bot.answers.storage.recent_audit(3) if e.action == "reload"]
+        [entry] = [e for e in await recent_audit(bot.answers.storage, 3) if e.action == "reload"]
         assert entry.detail.startswith("SIGHUP: held for confirmation") and "mất cả tệp knowledge/targets.yaml" in entry.detail
         assert bot.answers.engine is engine
         [answer] = await bot.say(USER, QUESTION)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.emulator import Emulator
+from tests.storage_helpers import get_chat
 
 CHAT = 4242
 
@@ -28,7 +29,7 @@ async def test_start_greets_offers_examples_and_registers_commands(telegram_bot,
         examples = buttons(greeting)
         assert len(examples) == 4 and all(d.startswith("q:") for _, d in examples)
         # The chat is remembered (for reminders later).
-        chat = await bot.answers.storage.get_chat(CHAT)
+        chat = await get_chat(bot.answers.storage, CHAT)
         assert chat is not None and chat.type == "private"
         # An example button asks its question.
         [answer] = await bot.press(CHAT, greeting["message_id"], examples[0][1])

@@ -9,6 +9,7 @@ import pytest
 
 from bot.transports.telegram.shared import ADMIN_ONLY
 from tests.emulator import Emulator
+from tests.storage_helpers import recent_audit
 from tests.test_telegram_flows import buttons, data_of
 from tests.test_telegram_reminders import FakeClock, features, press_edit
 
@@ -155,5 +156,5 @@ async def test_non_admin_cannot_record_progress(telegram_bot, emulator: Emulator
         assert (emulator.callback_answers[-1]["text"], emulator.callback_answers[-1]["show_alert"]) == (ADMIN_ONLY, True)
         await bot.press(group, gbutton["message_id"], f"cy:{T1}:5:10", n=0, user_id=USER, check_button=False)
         assert await storage.latest_progress_all() == {}
-        refusals = [a for a in await storage.recent_audit() if not a.allowed]
+        refusals = [a for a in await recent_audit(storage) if not a.allowed]
         assert [(a.user_id, a.action) for a in refusals] == [(USER, "capnhat")] * 4

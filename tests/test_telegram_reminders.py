@@ -17,6 +17,7 @@ from bot.transports.telegram import texts
 from bot.transports.telegram.features import install
 from bot.transports.telegram.reminder_job import runtime_of
 from tests.emulator import Emulator
+from tests.storage_helpers import delivered_periods, get_chat, ledger_counts
 from tests.test_telegram_flows import buttons, data_of
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -85,7 +86,7 @@ async def ledger_written(storage: Any, timeout: float = 5.0) -> None:
     so once the emulator has it, this is the moment its outcome is in the ledger."""
 
     async def none_sending() -> bool:
-        return (await storage.ledger_counts())["sending"] == 0
+        return (await ledger_counts(storage))["sending"] == 0
 
     await until(none_sending, timeout)
 
@@ -163,7 +164,7 @@ async def test_subscribe_by_command_change_and_cancel(telegram_bot, emulator: Em
         assert buttons(done) == []
         [sub] = await storage.list_subscriptions(CHAT)
         assert (sub.scope, sub.ref, sub.cadence, sub.weekday, sub.hour) == ("target", TARGET_ID, "weekly", 0, 8)
-        assert (await storage.get_chat(CHAT)).type == "private"
+        assert (await get_chat(storage, CHAT)).type == "private"
 
         # A section's targets.
         [menu2] = await bot.say(CHAT, "/theodoi")
@@ -291,7 +292,7 @@ async def test_weekly_reminder_fires_at_the_local_hour(telegram_bot, emulator: E
         await until(lambda: len(reminders(emulator, CHAT)) == 2)
         await ledger_written(bot.answers.storage)  # the message is out; now its 'sent' is written too
         [sub] = await bot.answers.storage.list_subscriptions(CHAT)
-        assert await bot.answers.storage.delivered_periods(sub.id) == ["2024-W07", "2024-W08"]
+        assert await delivered_periods(bot.answers.storage, sub.id) == ["2024-W07", "2024-W08"]
 
 
 async def test_monthly_reminder_fires_at_the_local_hour(telegram_bot, emulator: Emulator) -> None:
@@ -323,7 +324,7 @@ async def test_restart_between_schedule_and_fire_time(telegram_bot, emulator: Em
     async with telegram_bot(extra_handlers=features(clock)) as bot:  # and once more: still once
         await settle(bot, 3)
         assert len(reminders(emulator, CHAT)) == 1
-        counts = await bot.answers.storage.ledger_counts()
+        counts = await ledger_counts(bot.answers.storage)
         assert counts == {"sending": 0, "sent": 1, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
 
 
@@ -343,7 +344,7 @@ async def test_crash_mid_fanout_sends_only_the_missing_ones(telegram_bot, emulat
             # The second request is at the emulator (0.3 s to answer) and the first one's 'sent' is
             # written (one query: a consistent snapshot of the ledger).
             return (emulator.request_counts["sendMessage"] >= base + 2
-                    and await storage.ledger_counts("2024-W07") == {"sending": 1, "sent": 1, "failed": 0,
+                    and await ledger_counts(storage, "2024-W07") == {"sending": 1, "sent": 1, "failed": 0,
                                                                     "deactivated": 0, "retry": 0, "uncertain": 0})
 
         # The first reminder delivered and the second in flight: the process dies.
@@ -378,7 +379,7 @@ async def test_429_storm_everything_sent_once(telegram_bot, emulator: Emulator) 
         storage = bot.answers.storage
 
         async def all_sent() -> bool:
-            return (await storage.ledger_counts("2024-W07"))["sent"] == len(chats)
+            return (await ledger_counts(storage, "2024-W07"))["sent"] == len(chats)
 
         await until(all_sent, timeout=30, interval=0.05)
         emulator.set_fault_rate("sendMessage", 429, 0)
@@ -400,7 +401,7 @@ async def test_blocked_user_is_deactivated(telegram_bot, emulator: Emulator) -> 
         emulator.inject_my_chat_member(kicked, new_status="kicked")
 
         async def kicked_inactive() -> bool:
-            return not (await storage.get_chat(kicked)).active
+            return not (await get_chat(storage, kicked)).active
 
         await until(kicked_inactive)
         assert await storage.list_subscriptions(kicked) == []
@@ -408,12 +409,12 @@ async def test_blocked_user_is_deactivated(telegram_bot, emulator: Emulator) -> 
         clock.set(datetime(2024, 2, 12, 8, 0, 1, tzinfo=TZ))
 
         async def both_done() -> bool:
-            counts = await storage.ledger_counts("2024-W07")
+            counts = await ledger_counts(storage, "2024-W07")
             return counts["sent"] == 1 and counts["deactivated"] == 1
 
         await until(both_done)
         assert len(reminders(emulator, fine)) == 1
-        chat = await storage.get_chat(blocked)
+        chat = await get_chat(storage, blocked)
         assert not chat.active and "blocked" in chat.inactive_reason
         assert await storage.list_subscriptions(blocked) == []
         [sub] = await storage.list_subscriptions(blocked, active_only=False)
@@ -423,7 +424,7 @@ async def test_blocked_user_is_deactivated(telegram_bot, emulator: Emulator) -> 
         # Coming back (/start) reactivates the chat; the user subscribes again explicitly.
         emulator.unblock_chat(blocked)
         await bot.say(blocked, "/start")
-        assert (await storage.get_chat(blocked)).active
+        assert (await get_chat(storage, blocked)).active
 
 
 async def test_answers_keep_flowing_while_a_fanout_runs(telegram_bot, emulator: Emulator) -> None:

@@ -11,6 +11,7 @@ import pytest
 from bot.transports.telegram import texts
 from bot.transports.telegram.formatting import TELEGRAM_LIMIT, utf16_len
 from tests.emulator import Emulator
+from tests.storage_helpers import get_chat
 from tests.test_telegram_flows import buttons
 
 CHAT = 9001
@@ -130,7 +131,7 @@ async def test_blocked_user_is_not_retried_and_chat_is_deactivated(telegram_bot,
         storage = bot.answers.storage
 
         async def inactive() -> bool:
-            chat = await storage.get_chat(CHAT)
+            chat = await get_chat(storage, CHAT)
             return chat is not None and not chat.active
 
         deadline = time.monotonic() + 5
@@ -141,7 +142,7 @@ async def test_blocked_user_is_not_retried_and_chat_is_deactivated(telegram_bot,
         emulator.inject_my_chat_member(CHAT, new_status="member")
         [reply] = await bot.say(CHAT, QUESTION)
         assert "3.482" in reply["text"]
-        assert (await storage.get_chat(CHAT)).active
+        assert (await get_chat(storage, CHAT)).active
 
 
 # -- the limiter on its own ------------------------------------------------------------------

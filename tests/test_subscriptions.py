@@ -14,6 +14,7 @@ from bot.knowledge.schema import Target
 from bot.services.reminders import ChatUnavailable, ReminderService, SendError, TransientSendError
 from bot.services.storage import Storage, Subscription
 from bot.services.subscriptions import InvalidSubscription, Schedule, SubscriptionService
+from tests.storage_helpers import get_chat
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -85,7 +86,7 @@ async def test_subscribe_validates_and_a_second_time_reschedules(storage, kb) ->
 
     first = await subs.subscribe(1, "target", t.id, Schedule.weekly(0, 8), chat_type="private", title="A")
     assert not first.rescheduled
-    assert (await storage.get_chat(1)).type == "private"
+    assert (await get_chat(storage, 1)).type == "private"
     again = await subs.subscribe(1, "target", t.id, Schedule.monthly(5, 7))
     assert again.rescheduled and again.subscription.id == first.subscription.id
     [only] = await subs.of_chat(1)
@@ -192,7 +193,7 @@ async def test_a_permanent_failure_ends_the_notice(storage, kb) -> None:
     send = Send({2: [ChatUnavailable("Forbidden: bot was blocked by the user")], 3: [ValueError("bug")]})
     assert await subs.notify_missing(send, notice) == 0
     assert send.attempts.count(2) == 1 and send.attempts.count(3) == 1  # neither is retried
-    assert (await storage.get_chat(2)).active is False  # blocked: the chat is deactivated
+    assert (await get_chat(storage, 2)).active is False  # blocked: the chat is deactivated
     assert (await storage.get_subscription(failed.id)).missing_notified_ref == "gone-target"  # at most once
     assert not subs.notices_pending
     assert await subs.notify_missing(send, notice) == 0 and len(send.attempts) == 2

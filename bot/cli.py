@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.failure import OperatorError
 from bot.knowledge.base import KnowledgeBase, load_base
@@ -33,7 +34,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def load_cli_settings(args: argparse.Namespace) -> Settings:
     """Read the settings with the global flags on top (raises SettingsError, one line)."""
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}  # settings fields, as load_settings takes them
     if getattr(args, "knowledge", None):
         overrides["knowledge_dir"] = Path(args.knowledge)
     if getattr(args, "report", None):

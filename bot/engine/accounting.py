@@ -91,7 +91,7 @@ def terms_of(lexicon_values: Iterable[str]) -> list[str]:
 def missing_terms(question: str, held_text: str, terms: list[str]) -> list[str]:
     """Terms the question names that the held text does not contain as a whole."""
     q, h = f" {question} ", f" {held_text} "
-    missing = []
+    missing: list[str] = []
     for t in terms:
         if f" {t} " in q and f" {t} " not in h and not any(t in m for m in missing):
             missing.append(t)
@@ -115,7 +115,7 @@ def answer_type(tokens: list[str]) -> set[str]:
     return out
 
 
-def held_word(token: str, held: set[str], df: dict[str, int], size: int, typos: dict[str, str]) -> bool:
+def held_word(token: str, held: frozenset[str] | set[str], df: dict[str, int], size: int, typos: dict[str, str]) -> bool:
     """True when a question word is held by an answer, or does not need to be."""
     if token in held or not significant(token, df.get(token, 0), size):
         return True
@@ -129,7 +129,7 @@ def held_word(token: str, held: set[str], df: dict[str, int], size: int, typos: 
     return near_held(token, held)
 
 
-def loose_pairs(tokens: list[str], held: set[str], held_pairs: frozenset[str] | set[str],
+def loose_pairs(tokens: list[str], held: frozenset[str] | set[str], held_pairs: frozenset[str] | set[str],
                 pair_df: dict[str, int], size: int, typos: dict[str, str], df: dict[str, int]) -> list[str]:
     """Phrases of the report the question names ("chức danh", "công an") that the answer does not
     hold, one of their words missing from it: single syllables are too ambiguous once folded

@@ -3,6 +3,8 @@ the question is completed), and the context the answer leaves for the next turn.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.engine.followup import Context, complete, has_marker
 from bot.engine.rules import (
     NO_CONTEXT,
@@ -16,9 +18,19 @@ from bot.engine.state import EngineState
 from bot.knowledge.schema import Document
 from bot.normalize import fold
 
+if TYPE_CHECKING:
+    from bot.knowledge.schema import Entry
+
 
 class ConversationStage(EngineState):
     """Conversations: a follow-up read with the last answer's context (see bot.engine.followup for how."""
+
+    if TYPE_CHECKING:
+        # Defined by other stages of the Engine (engine.py, documents.py); declared here for mypy only.
+        def _decide(self, question: str, soft: frozenset[str] = frozenset(), shown: int | None = None) -> Decision: ...
+        def _doc_label(self, doc_id: str | None) -> str | None: ...
+        def _linked_labels(self, doc_id: str | None) -> dict[str, str]: ...
+        def cited_documents(self, e: Entry) -> list[Document]: ...
 
     # -- conversation ---------------------------------------------------------------------------
     def _decide_in_context(self, question: str, ctx: Context | None) -> tuple[Decision, str | None]:
@@ -29,6 +41,7 @@ class ConversationStage(EngineState):
         if small_talk(question) is not None:
             return self._decide(question), None
         marked = has_marker(question)
+        alone: Decision | None  # the question answered alone, when that is tried
         if ctx is None:
             alone = self._decide(question)
             if marked and alone.status == "not_found" and alone.generic:
@@ -64,14 +77,16 @@ class ConversationStage(EngineState):
             for i in list(near):
                 e = self.kb.entries.get(i)
                 near |= set(self.kb.links.get(i, [])) | set(self.kb.children.get(i, []))
-                if e is not None and getattr(e, "parent", None):
-                    near.add(e.parent)
+                parent = getattr(e, "parent", None)  # only indicators have one
+                if e is not None and parent:
+                    near.add(parent)
         return any(e.id in near for e in d.entries)
 
     def _topics(self, sections: set[str]) -> set[str]:
         """Sections as topics: a subsection counts as its numbered section ("2.1. Tồn tại, hạn
         chế" and "2.2. Nguyên nhân" are one topic), a part or a roman heading as itself."""
         out = set()
+        sid: str | None  # a section, then its parents up to the top
         for sid in sections:
             lineage = []
             while sid:

@@ -4,6 +4,7 @@ hoạch 254 thực hiện nghị quyết nào?"): the document the fact's senten
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.engine.codes import find_refs, resolve
 from bot.engine.compose import (
@@ -28,9 +29,20 @@ from bot.knowledge.quotes import figure_needles
 from bot.knowledge.schema import Document, Entry
 from bot.normalize import fold
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bot.engine.compose import Reply
+    from bot.engine.matcher import Scored
+
 
 class DocumentStage(EngineState):
     """Documents asked for through a fact ("theo hướng dẫn nào?") or through another document ("kế."""
+
+    if TYPE_CHECKING:
+        # Defined by other stages of the Engine (engine.py, structured.py); declared here for mypy only.
+        def _answer(self, e: Entry) -> Reply: ...
+        def _rank_within(self, q: Query, intent: Intent, docs: Sequence[Entry]) -> list[Scored]: ...
 
     def _doc_label(self, doc_id: str | None) -> str | None:
         doc = self.kb.entries.get(doc_id) if doc_id else None
@@ -69,7 +81,7 @@ class DocumentStage(EngineState):
                 # "Kế hoạch 254 thực hiện nghị quyết nào?": the linked document of the type asked.
                 linked = [self.kb.entries[i] for i in [*first.implements, *self.kb.implemented_by.get(first.id, [])]
                           if i in self.kb.entries]
-                docs = [x for x in linked if isinstance(x, Document) and x.doc_type == wanted]
+                docs: list[Entry] = [x for x in linked if isinstance(x, Document) and x.doc_type == wanted]
                 if len(docs) != 1:
                     return d
                 return Decision("answer", docs, {docs[0].id: d.scores.get(first.id, 1.0)}, self._answer(docs[0]))

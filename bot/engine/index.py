@@ -168,9 +168,9 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
         for t in ei.weights:
             df[t] += 1
             postings[t].append(eid)
-    n = max(len(entries), 1)
-    idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
-    max_idf = math.log((n + 1) / 0.5)
+    n_entries = max(len(entries), 1)
+    idf = {t: math.log((n_entries + 1) / (c + 0.5)) for t, c in df.items()}
+    max_idf = math.log((n_entries + 1) / 0.5)
     unit_vocab = set().union(*(ei.units for ei in entries.values())) if entries else set()
     ids = list(entries)
     position = {eid: i for i, eid in enumerate(ids)}

@@ -4,6 +4,7 @@ must hold to answer at all (every qualifier; a count stated next to the thing co
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.engine.accounting import answer_type, informative, leftover
 from bot.engine.codes import find_refs
@@ -31,9 +32,16 @@ from bot.engine.text import Query
 from bot.knowledge.schema import Document
 from bot.normalize import fold
 
+if TYPE_CHECKING:
+    from bot.knowledge.schema import Entry
+
 
 class StatementStage(EngineState):
     """Statements: when a report sentence answers better than a structured entry, and what a sentence."""
+
+    if TYPE_CHECKING:
+        # Defined by another stage of the Engine (verify.py); declared here for mypy only.
+        def _cover(self, q: Query, e: Entry) -> float: ...
 
     def _statement_over_document(self, q: Query, intent: Intent, d: Decision) -> Decision:
         """A document found for a question that asks something said about it ("điều gì được coi là
@@ -47,7 +55,7 @@ class StatementStage(EngineState):
         if hit is None:
             return d
         more = hit.cover >= self._cover(q, e) + PASSAGE_OVER_ENTRY
-        cites = bool(e.code) and fold(e.code) in hit.entry.folded
+        cites = bool(e.code and fold(e.code) in hit.entry.folded)
         asks_document = bool(intent.doc or NAMES_DOCUMENT.search(q.text) or find_refs(q.text))
         quote = self.quotes.get(e.id)
         own = quote is not None and hit.passage.id == quote.id

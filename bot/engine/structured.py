@@ -5,6 +5,8 @@ question names, offer a choice when two facts are close, answer documents by cod
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.engine.accounting import answer_type
 from bot.engine.codes import find_refs, resolve
@@ -45,9 +47,19 @@ from bot.engine.state import EngineState
 from bot.engine.text import Query, analyse
 from bot.knowledge.schema import Document, Entry, Indicator, Target
 
+if TYPE_CHECKING:
+    from bot.engine.compose import Reply
+    from bot.engine.rules import Held
+
 
 class StructuredStage(EngineState):
     """Retrieve and decide over the structured base: rank the entries, refuse what the question does."""
+
+    if TYPE_CHECKING:
+        # Defined by other stages of the Engine (engine.py, verify.py); declared here for mypy only.
+        def _answer(self, e: Entry) -> Reply: ...
+        def _held(self, e: Entry) -> Held: ...
+        def _not_given(self, q: Query, left: list[str], e: Entry) -> Decision: ...
 
     def _decide_structured(self, q: Query, intent: Intent) -> Decision:
         """The structured base's decision: a list or a document by code when asked; else rank the
@@ -264,7 +276,7 @@ class StructuredStage(EngineState):
         return q.part_pairs
 
     def _by_code(self, q: Query, intent: Intent, refs: list) -> Decision:
-        matched: list[Document] = []
+        matched: list[Entry] = []
         for ref in refs:
             matched += [d for d in resolve(ref, self._codes, q.text) if d not in matched]
         if not matched:
@@ -298,7 +310,7 @@ class StructuredStage(EngineState):
         members = self._section_entries[best]
         return [e for e in pool if e.id in members]
 
-    def _rank_within(self, q, intent: Intent, docs: list[Document]) -> list[Scored]:
+    def _rank_within(self, q: Query, intent: Intent, docs: Sequence[Entry]) -> list[Scored]:
         ids = {d.id for d in docs}
         scored = [s for s in score_entries(q, self.index, intent, limit=400) if s.id in ids]
         missing = [Scored(d.id, 0.0) for d in docs if d.id not in {s.id for s in scored}]

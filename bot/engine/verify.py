@@ -87,6 +87,7 @@ class VerifyStage(EngineState):
 
     def _section_words_of(self, e: Entry) -> list[str]:
         out: list[str] = []
+        sid: str | None  # a section, then its parents up to the top
         for sid in self.kb.entry_sections(e):
             while sid:
                 out.append(self.lexicon.expand(self.kb.sections[sid].title))

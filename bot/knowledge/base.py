@@ -32,7 +32,7 @@ SECTIONS_FILE = "sections.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 EXCLUSIONS_FILE = "exclusions.yaml"
 SPECIAL_FILES = {SECTIONS_FILE, SYNONYMS_FILE, EXCLUSIONS_FILE}
-MODELS: dict[str, type[BaseModel]] = {"indicator": Indicator, "target": Target, "document": Document}
+MODELS: dict[str, type[Indicator] | type[Target] | type[Document]] = {"indicator": Indicator, "target": Target, "document": Document}
 PATH_SEP = " › "
 
 
@@ -273,7 +273,7 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
                 errors.append(dup)
                 duplicates[r].append((dup, files[entry.id]))
                 continue
-            entries[entry.id] = entry  # type: ignore[assignment]
+            entries[entry.id] = entry
             files[entry.id] = r
             lines[entry.id] = line
             field_line_map[entry.id] = {"": line or 0, **field_lines(data["entries"][i])}

@@ -151,14 +151,14 @@ def render_chart(st: ProgressStatus, records: list[ProgressRecord]) -> bytes:
     year = st.target.year
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
     try:
-        ax.plot([date(year, 1, 1), date(year, 12, 31)], [0, st.goal], linestyle="--", color="#888",
+        ax.plot([date(year, 1, 1), date(year, 12, 31)], [0, st.goal], linestyle="--", color="#888",  # type: ignore[arg-type]  # matplotlib's stubs do not model its unit converters; dates are plotted through matplotlib.dates
                 label="Tiến độ đều cả năm")
         series: dict[date, float] = {}
         for r in sorted(records, key=lambda r: (r.as_of, r.id)):
             series[r.as_of] = r.value  # a correction for the same date replaces it
         if series:
             xs = sorted(series)
-            ax.plot(xs, [series[x] for x in xs], marker="o", color="#c0392b", label="Số liệu ghi nhận")
+            ax.plot(xs, [series[x] for x in xs], marker="o", color="#c0392b", label="Số liệu ghi nhận")  # type: ignore[arg-type]  # matplotlib's stubs do not model its unit converters; dates are plotted through matplotlib.dates
         ax.axhline(st.goal, color="#2c3e50", linewidth=0.8)
         ax.set_title(st.target.title[:70], fontsize=10)
         ax.set_ylabel(st.unit or "")

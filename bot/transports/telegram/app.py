@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -43,7 +44,7 @@ async def post_init(application: Application) -> None:
     await reliability.replay_inbox(application)
     reliability.start_watchdog(application, svc.settings.reminder_tick_seconds)
     await svc.answers.start()
-    yrs = texts.years(svc.answers)
+    yrs = texts.years(svc.answers)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
     await application.bot.set_my_commands([BotCommand(c, d.format(**yrs)) for c, d in texts.COMMANDS])
     log.info("bot @%s ready; knowledge base: %d entries", application.bot.username, len(svc.answers.kb.entries))
 
@@ -78,6 +79,7 @@ def build_application(
     answers.storage = storage
     # The setting decides the idle time, whoever made the store (a test brings one with its clock).
     answers.conversations.idle_seconds = settings.conversation_idle_minutes * 60
+    limiter_options: dict[str, Any] = {"max_backoff": retry_max_backoff} if retry_max_backoff else {}
     application = (
         ApplicationBuilder()
         .token(settings.token)
@@ -86,7 +88,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(ResilientRateLimiter(throttle=settings.rate_limiter, backoff=retry_backoff,
                                            deadline=settings.answer_retry_minutes * 60,
-                                           **({"max_backoff": retry_max_backoff} if retry_max_backoff else {})))
+                                           **limiter_options))
         .concurrent_updates(ChatOrderedProcessor(concurrent_updates))
         .update_queue(reliability.PersistentUpdateQueue())
         .post_init(post_init)

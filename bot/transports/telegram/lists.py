@@ -52,7 +52,7 @@ def _paged(service: AnswerService, ref: ListRef, title: str, items: list[Entry],
 
 def render(service: AnswerService, ref: ListRef) -> Page | None:
     """The page a ListRef names, or None when it names nothing (a stale or forged button)."""
-    yrs = texts.years(service)
+    yrs = texts.years(service)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
     results_title = texts.RESULTS_TITLE.format(**yrs)
     if ref.kind == "t":
         return _paged(service, ref, texts.TARGETS_TITLE.format(**yrs), list(service.targets()))
@@ -61,7 +61,7 @@ def render(service: AnswerService, ref: ListRef) -> Page | None:
     if ref.kind == "s":
         section = service.kb.sections.get(ref.arg)
         results = service.section_results(ref.arg) if section else []
-        if not results:
+        if not results or section is None:
             return None
         back = [[button(texts.BTN_SECTIONS, ListRef("S").data())]]
         return _paged(service, ref, f"{results_title} – {section.title}", list(results), back)

@@ -33,9 +33,11 @@ doctor: $(RUN_STAMP)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
+	$(PY) -m mypy
 
 test: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(DEV_STAMP)

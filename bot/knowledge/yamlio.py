@@ -92,7 +92,7 @@ class _LineLoader(yaml.SafeLoader):
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, counting nesting and nodes (an alias is not a new node)."""
         self._depth += 1
         try:

@@ -62,7 +62,7 @@ class Change:
 def _listed(label: str, items: list[str]) -> list[str]:
     if not items:
         return []
-    shown = ", ".join(cut_text(i, 40) for i in items[:8]) + (f" … (+{len(items) - 8})" if len(items) > 8 else "")
+    shown = ", ".join(cut_text(i, 40) or "" for i in items[:8]) + (f" … (+{len(items) - 8})" if len(items) > 8 else "")
     return [f"{label} {len(items)}: {shown}"]
 
 

@@ -184,10 +184,10 @@ class StorageConnection:
             async with self._lock:
                 if integrity:
                     try:
-                        rows = list(await db.execute_fetchall("PRAGMA quick_check(5)"))
+                        problems = [str(r[0]) for r in await db.execute_fetchall("PRAGMA quick_check(5)")
+                                    if str(r[0]) != "ok"]
                     except sqlite3.DatabaseError as exc:  # pages so damaged the check cannot read them
-                        rows = [(f"{str(exc)[:_MAX_FAULT_LEN]}",)]
-                    problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+                        problems = [str(exc)[:_MAX_FAULT_LEN]]
                     if problems:
                         raise StorageFault(self._line("integrity check failed: " + "; ".join(problems)[:200]))
                 if isinstance(self._path, Path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Final, NamedTuple
+from typing import Final
 
 SCOPES: Final = ("target", "section", "all")
 CADENCES: Final = ("weekly", "monthly")
@@ -94,7 +94,8 @@ class AuditEntry:
     detail: str
 
 
-class UnansweredQuestion(NamedTuple):
+@dataclass(frozen=True)
+class UnansweredQuestion:
     """A group of unanswered questions sharing one normalized form."""
 
     question_example: str  # the most recent wording of the question

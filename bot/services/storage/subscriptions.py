@@ -67,7 +67,7 @@ def _validate_subscription(
             raise ValueError(f"weekday must not be set for a monthly subscription; got {weekday!r}")
     if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
         raise ValueError(f"hour must be an integer 0..23; got {hour!r}")
-    return scope, norm_ref, cadence, weekday, day_of_month, hour  # type: ignore[return-value]
+    return scope, norm_ref, cadence, weekday, day_of_month, hour
 
 
 class SubscriptionsRepo(StorageConnection):

@@ -44,7 +44,7 @@ async def post_init(application: Application) -> None:
     await reliability.replay_inbox(application)
     reliability.start_watchdog(application, svc.settings.reminder_tick_seconds)
     await svc.answers.start()
-    yrs = texts.years(svc.answers)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    yrs = texts.years(svc.answers)
     await application.bot.set_my_commands([BotCommand(c, d.format(**yrs)) for c, d in texts.COMMANDS])
     log.info("bot @%s ready; knowledge base: %d entries", application.bot.username, len(svc.answers.kb.entries))
 

@@ -65,7 +65,7 @@ async def set_admin_menu(application: Application) -> None:
     """The public commands plus the admin ones, in each admin's private chat (best effort: Telegram
     refuses a chat the admin never opened with the bot)."""
     svc = services_of(application)
-    yrs = texts.years(svc.answers)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    yrs = texts.years(svc.answers)
     commands = [BotCommand(c, d.format(**yrs)) for c, d in (*texts.COMMANDS, *ADMIN_COMMANDS)]
     for admin_id in sorted(svc.settings.admin_ids):
         try:

@@ -228,7 +228,7 @@ async def start(update: Update, context: Context) -> None:
         return
     await svc.storage.upsert_chat(chat.id, chat.type, chat.title, chat.username)
     name = escape(user.first_name) if user else ""
-    greeting = texts.GREETING.format(name=name, **texts.years(svc.answers)).replace(" !", "!")  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    greeting = texts.GREETING.format(name=name, **texts.years(svc.answers)).replace(" !", "!")
     await message.reply_text(greeting, reply_markup=examples_markup(svc.answers))
 
 
@@ -237,7 +237,7 @@ async def help_command(update: Update, context: Context) -> None:
     if update.effective_message is not None:
         username = escape(context.bot.username or "")
         await update.effective_message.reply_text(
-            texts.HELP.format(username=username, **texts.years(services(context).answers))  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+            texts.HELP.format(username=username, **texts.years(services(context).answers))
         )
 
 
@@ -317,7 +317,7 @@ async def example_button(update: Update, context: Context) -> None:
         return
     await ack(context, query)
     answers = services(context).answers
-    answer = await answers.ask(texts.EXAMPLES[int(n)].format(**texts.years(answers)), chat.id, user.id if user else None)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    answer = await answers.ask(texts.EXAMPLES[int(n)].format(**texts.years(answers)), chat.id, user.id if user else None)
     await send_answer(context, chat.id, answer)
 
 

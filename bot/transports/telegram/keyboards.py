@@ -146,7 +146,7 @@ NEAREST_BUTTONS = 3
 
 def not_found_markup(service: AnswerService) -> InlineKeyboardMarkup:
     """Where to look instead: the targets, the results, the documents."""
-    yrs = texts.years(service)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    yrs = texts.years(service)
     return InlineKeyboardMarkup([[
         button(texts.BTN_TARGETS.format(**yrs), ListRef("t").data()),
         button(texts.BTN_RESULTS.format(**yrs), ListRef("S").data()),
@@ -156,7 +156,7 @@ def not_found_markup(service: AnswerService) -> InlineKeyboardMarkup:
 
 def examples_markup(service: AnswerService) -> InlineKeyboardMarkup:
     """/start's example questions, one per row."""
-    yrs = texts.years(service)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    yrs = texts.years(service)
     return InlineKeyboardMarkup([[button(q.format(**yrs), f"q:{i}")] for i, q in enumerate(texts.EXAMPLES)])
 
 

@@ -52,7 +52,7 @@ def _paged(service: AnswerService, ref: ListRef, title: str, items: list[Entry],
 
 def render(service: AnswerService, ref: ListRef) -> Page | None:
     """The page a ListRef names, or None when it names nothing (a stale or forged button)."""
-    yrs = texts.years(service)  # type: ignore[arg-type]  # texts._HasYears declares settable years; AnswerService's are read-only properties (fix belongs in texts.py)
+    yrs = texts.years(service)
     results_title = texts.RESULTS_TITLE.format(**yrs)
     if ref.kind == "t":
         return _paged(service, ref, texts.TARGETS_TITLE.format(**yrs), list(service.targets()))

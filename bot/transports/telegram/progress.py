@@ -303,7 +303,7 @@ async def update_command(update: Update, context: Context) -> None:
 async def pick_button(update: Update, context: Context) -> None:
     """``cp:<ref>``: the admin picked a target: ask for its value."""
     query, chat = update.callback_query, update.effective_chat
-    if not await require_admin(update, context, "capnhat", query.data if query else ""):
+    if not await require_admin(update, context, "capnhat", (query.data or "") if query else ""):
         return
     target = _button_target(update, context, "cp:")
     if target is None or chat is None:

@@ -104,7 +104,7 @@ class Inbox:
         return replay
 
 
-class PersistentUpdateQueue(asyncio.Queue):  # type: ignore[type-arg]
+class PersistentUpdateQueue(asyncio.Queue):
     """The application's update queue: an Update is written to the inbox before it is queued."""
 
     def __init__(self) -> None:
@@ -261,7 +261,7 @@ def install(application: Application, *, clock: Callable[[], float] | None = Non
         queue.on_fault = lambda message: fatal(application, message)
     processor = application.update_processor
     if hasattr(processor, "inbox"):
-        processor.inbox = inbox  # type: ignore[attr-defined]
+        processor.inbox = inbox
     limiter_args: dict[str, Any] = {"clock": clock} if clock is not None else {}
     application.bot_data[LIMITER] = RateLimiter(settings.user_rate_burst, settings.user_rate_per_minute,
                                                 **limiter_args)

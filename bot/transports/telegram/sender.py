@@ -14,6 +14,8 @@ re-sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -48,7 +50,7 @@ def make_sender(bot: Bot) -> Sender:
     """A `send(chat_id, text)` for ReminderService that sends plain text through `bot`."""
 
     # PTB accepts rate_limit_args only when the bot has a rate limiter.
-    extra = {"rate_limit_args": {"fanout": True}} if getattr(bot, "rate_limiter", None) else {}
+    extra: dict[str, Any] = {"rate_limit_args": {"fanout": True}} if getattr(bot, "rate_limiter", None) else {}
 
     async def send(chat_id: int, text: str) -> None:
         try:

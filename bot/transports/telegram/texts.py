@@ -6,8 +6,10 @@ from typing import Protocol
 
 
 class _HasYears(Protocol):
-    result_year: int
-    target_year: int
+    @property
+    def result_year(self) -> int: ...
+    @property
+    def target_year(self) -> int: ...
 
 
 def years(service: _HasYears) -> dict[str, int]:

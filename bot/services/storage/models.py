@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 SCOPES: Final = ("target", "section", "all")
 CADENCES: Final = ("weekly", "monthly")
@@ -94,13 +94,12 @@ class AuditEntry:
     detail: str
 
 
-@dataclass(frozen=True)
-class UnansweredQuestion:
+class UnansweredQuestion(NamedTuple):
     """A group of unanswered questions sharing one normalized form."""
 
     question_example: str  # the most recent wording of the question
     normalized: str
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count; callers read row.count and unpack rows
     last_ts: datetime
 
 

@@ -35,41 +35,21 @@ from bot.knowledge.source import (
     parse_report,
     read_text,
 )
+from bot.knowledge.vocabulary import CODE, CODE_LETTERS, CODE_RE, DOC_TYPES, type_id_prefix
 from bot.normalize import fold, nfc, strip_diacritics
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
 
 # --------------------------------------------------------------------------------------------------
-# Vocabulary
+# Vocabulary (types, code letters and the code pattern are in bot.knowledge.vocabulary)
 # --------------------------------------------------------------------------------------------------
 
-#: Document types the report names, as the schema spells them (plus two state types it may meet).
-DOC_TYPES: tuple[str, ...] = (
-    "Nghị quyết", "Kết luận", "Chỉ thị", "Kế hoạch", "Quy định", "Quyết định", "Hướng dẫn",
-    "Thông báo", "Công văn", "Đề án", "Quy chế", "Chương trình", "Luật", "Báo cáo",
-    "Nghị định", "Thông tư",
-)
 _TYPE_BY_LOWER = {t.lower(): t for t in DOC_TYPES}
-#: The type a code's letters stand for when no type word precedes the code.
-CODE_LETTERS: dict[str, str] = {
-    "NQ": "Nghị quyết", "KL": "Kết luận", "CT": "Chỉ thị", "KH": "Kế hoạch", "QĐ": "Quyết định",
-    "QD": "Quyết định", "HD": "Hướng dẫn", "TB": "Thông báo", "CV": "Công văn", "BC": "Báo cáo",
-    "QC": "Quy chế", "CTr": "Chương trình", "NĐ": "Nghị định", "TT": "Thông tư", "QH": "Nghị quyết",
-}
-_TYPE_ABBR = {
-    "Nghị quyết": "nq", "Kết luận": "kl", "Chỉ thị": "ct", "Kế hoạch": "kh", "Quy định": "qd",
-    "Quyết định": "qd", "Hướng dẫn": "hd", "Thông báo": "tb", "Công văn": "cv", "Báo cáo": "bc",
-    "Nghị định": "nd", "Thông tư": "tt",
-}
-
-# A document code as the report writes it: 45-NQ/TW, 35/2021/QH15, 594/NQ-UBTVQH15, 1058-QĐ/TU.
-_CODE = r"\d{1,5}(?:/\d{4})?[-/][A-ZĐ][A-ZĐa-z0-9]*(?:[-/][A-ZĐ][A-ZĐa-z0-9]*)*"
-CODE_RE = re.compile(rf"(?<![\w/.-]){_CODE}(?![\w/])")
 _TYPES_ALT = "|".join(sorted((re.escape(t) for t in DOC_TYPES), key=len, reverse=True))
 _TYPE_WORD = re.compile(rf"(?<![\w])(?:{_TYPES_ALT})(?![\w])", re.IGNORECASE)
 _TYPE_BEFORE = re.compile(rf"(?P<type>{_TYPES_ALT})\s+(?:số\s+)?$", re.IGNORECASE)
-_FOLLOWED_BY_CODE = re.compile(rf"\s+(?:số\s+)?{_CODE}")
+_FOLLOWED_BY_CODE = re.compile(rf"\s+(?:số\s+)?{CODE}")
 _DATE_AFTER = re.compile(r"\s*,?\s*(?:ban hành\s+)?ngày\s+(\d{1,2}/\d{1,2}/\d{4})")
 _KHOA = re.compile(r"\s+(?:Đảng\s+)?(?:khóa|khoá)\s+[IVXLC]+(?:\s*,\s*[IVXLC]+)*\b")
 
@@ -635,7 +615,7 @@ def find_code_mentions(text: str) -> list[DocMention]:
         implements = None
         seg_end = re.compile(r"[;\n]|\.(?:\s|$)").search(text, pos)
         seg = text[pos: seg_end.start() if seg_end else len(text)]
-        imp = re.search(rf"thực hiện\s+(?:{_TYPES_ALT})?\s*(?:số\s+)?({_CODE})", seg, re.IGNORECASE)
+        imp = re.search(rf"thực hiện\s+(?:{_TYPES_ALT})?\s*(?:số\s+)?({CODE})", seg, re.IGNORECASE)
         if imp and not CODE_RE.search(seg[: imp.start()]):
             implements = imp.group(1)
         out.append(DocMention(doc_type, code=code, date=date, issuer=issuer, implements=implements,
@@ -889,7 +869,7 @@ def collect_documents(report: SourceReport, flat: str, taken_ids: set[str]) -> l
             doc, n = docs.get(key), n + 1
         if doc is None:
             if men.code:
-                did = f"{_TYPE_ABBR.get(men.doc_type, slug(men.doc_type))}-{code_slug(men.code)}"
+                did = f"{type_id_prefix(men.doc_type) or slug(men.doc_type)}-{code_slug(men.code)}"
             else:
                 did = slug(men.name or men.doc_type) or "tai-lieu"
             did = _unique(did, taken_ids)

@@ -73,15 +73,7 @@ from bot.knowledge.extract.figures import (
     compose_figures,
     split_clauses,
 )
-from bot.knowledge.extract.render import (
-    _PLAIN,
-    _RESERVED,
-    _block,
-    _flow,
-    _scalar,
-    draft_files,
-    render_yaml,
-)
+from bot.knowledge.extract.render import draft_files, render_yaml
 from bot.knowledge.extract.sections import (
     _BOLD_SEG,
     _CLOSING,
@@ -216,13 +208,8 @@ __all__ = [
     "_unit_after",
     "_UNIT_STOP",
     "extract",
-    "_block",
     "draft_files",
-    "_flow",
-    "_PLAIN",
     "render_yaml",
-    "_RESERVED",
-    "_scalar",
     "compare",
     "Comparison",
     "name_score",

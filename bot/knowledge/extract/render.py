@@ -1,73 +1,41 @@
-"""The draft as YAML (a small emitter of its own, for a stable, readable layout)."""
+"""The draft as YAML: PyYAML's safe dumper, in the draft's layout (comments, one block per entry)."""
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import yaml
 
 from bot.knowledge.extract.data import DRAFT_HEADER, DRAFT_ONLY, Draft
 
-_PLAIN = re.compile(r"^[a-z][a-z0-9._\-]*$")
-_RESERVED = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "none"}
+
+class _DraftDumper(yaml.SafeDumper):
+    """The safe dumper, with a list under a key indented ('  - …') and multi-line text as a block."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
-def _scalar(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return str(v)
-    s = str(v)
-    if _PLAIN.match(s) and s not in _RESERVED:
-        return s
-    return json.dumps(s, ensure_ascii=False)
+def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
 
 
-def _flow(d: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in d.items()) + "}"
+_DraftDumper.add_representer(str, _str)
 
 
-def _block(d: dict[str, Any], indent: str) -> list[str]:
-    """A mapping as block YAML under a '- ' list item; lists of mappings as flow items."""
-    lines: list[str] = []
-    first = True
-    for k, v in d.items():
-        lead = f"{indent}- " if first else f"{indent}  "
-        first = False
-        if isinstance(v, list):
-            if not v:
-                lines.append(f"{lead}{k}: []")
-                continue
-            lines.append(f"{lead}{k}:")
-            for item in v:
-                lines.append(f"{indent}    - {_flow(item) if isinstance(item, dict) else _scalar(item)}")
-        else:
-            lines.append(f"{lead}{k}: {_scalar(v)}")
-    return lines
+def _dump(data: Any) -> str:
+    """Block YAML, mappings and lists of plain values in flow style, never wrapped."""
+    return yaml.dump(data, Dumper=_DraftDumper, allow_unicode=True, sort_keys=False,
+                     default_flow_style=None, width=1 << 20).rstrip("\n")
 
 
 def render_yaml(draft: Draft) -> str:
     """The draft as YAML: a header comment, then sections, documents, indicators, targets."""
     data = draft.to_data()
-    out = [DRAFT_HEADER.format(source=draft.source or "a report").rstrip("\n")]
-    meta = data["draft"]
-    out.append("draft:")
-    out.append(f"  source: {_scalar(meta['source'])}")
-    out.append(f"  report: {_scalar(meta['report'])}")
-    if meta["warnings"]:
-        out.append("  warnings:")
-        out.extend(f"    - {_scalar(w)}" for w in meta["warnings"])
-    else:
-        out.append("  warnings: []")
+    out = [DRAFT_HEADER.format(source=draft.source or "a report").rstrip("\n"), _dump({"draft": data["draft"]})]
     n_sec = len(data["sections"])
     out.append(f"\n# {n_sec} sections: anchors are searched in order in the report's cleaned text.")
-    out.append("sections:")
-    for s in data["sections"]:
-        out.append(f"  - {_flow(s)}")
+    out.append(_dump({"sections": data["sections"]}))
     for key, what in (("documents", "documents (merged by code, or by name when the report gives none)"),
                       ("indicators", "indicator drafts (one per clause stating figures)"),
                       ("targets", "target drafts (figures under a 'chỉ tiêu' heading)")):
@@ -77,8 +45,8 @@ def render_yaml(draft: Draft) -> str:
             out.append(f"{key}: []")
             continue
         out.append(f"{key}:")
-        for item in items:
-            out.extend(_block(item, "  "))
+        for item in items:  # one block per entry, a blank line after each
+            out.append("  " + _dump([item]).replace("\n", "\n  "))
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -6,15 +6,14 @@ import re
 from dataclasses import dataclass
 
 from bot.knowledge.schema import Document
+from bot.knowledge.vocabulary import FOLDED_CODE_RE, NUMBERED_TYPES, code_parts, folded_letters
 from bot.normalize import fold
 
 # Folded type words → the letters a code uses for that type.
-TYPE_LETTERS = {
-    "nghi quyet": "nq", "ket luan": "kl", "chi thi": "ct", "ke hoach": "kh", "quy dinh": "qd",
-    "quyet dinh": "qd", "huong dan": "hd", "thong bao": "tb", "cong van": "cv",
-}
-_FULL = re.compile(r"(?<![\w/])(\d{1,5})(?:/(\d{4}))?[-/]([a-z]{2,4}\d*)(?:[-/]([a-z0-9]+))?(?:[-/]([a-z0-9]+))?(?![\w])")
-_TYPED = re.compile(r"(?<![\w])(" + "|".join(TYPE_LETTERS) + r"|nq|kl|ct|kh|qd|hd|tb|cv)(?: so)? (\d{1,5})(?![\d/-])")
+TYPE_LETTERS = folded_letters(NUMBERED_TYPES)
+_TYPED = re.compile(
+    r"(?<![\w])(" + "|".join([*TYPE_LETTERS, *dict.fromkeys(TYPE_LETTERS.values())]) + r")(?: so)? (\d{1,5})(?![\d/-])"
+)
 
 
 @dataclass(frozen=True)
@@ -28,22 +27,11 @@ class CodeRef:
     full: bool
 
 
-def code_parts(code: str) -> tuple[int, str, str] | None:
-    """('45-NQ/TW') → (45, 'nq', 'tw'); ('594/NQ-UBTVQH15') → (594, 'nq', 'ubtvqh15'); ('35/2021/QH15') → (35, 'qh', 'qh15')."""
-    m = _FULL.search(fold(code))
-    if not m:
-        return None
-    number, year, a, b, c = m.groups()
-    if year:  # 35/2021/QH15: the letters are the issuer's
-        return int(number), re.sub(r"\d+", "", a), a
-    return int(number), a, b or ""
-
-
 def find_refs(folded: str) -> list[CodeRef]:
     """Every document reference in a folded question."""
     refs: list[CodeRef] = []
     taken: list[tuple[int, int]] = []
-    for m in _FULL.finditer(folded):
+    for m in FOLDED_CODE_RE.finditer(folded):
         if re.fullmatch(r"\d{1,2}", m.group(3) or "") or m.group(3) in ("m",):
             continue
         parts = code_parts(m.group(0))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.knowledge.vocabulary import ASKED_TYPES, folded_words
 from bot.normalize import fold, nfc
 
 # Words that mark a follow-up: they point back to the last answer (folded, matched on word
@@ -31,7 +32,7 @@ _LEAD = re.compile(r"^(?:(?:the|vay|va|nhung|con|thi|rieng|trong do|trong so do|
 _TRAIL = re.compile(r"[\s,]*\b(?:thi sao|the nao roi|the thi sao|sao|nhi|vay|nua|a|ha|nhe)\s*[?.!]*\s*$")
 # A question that starts with a preposition continues the last one ("đối với bao nhiêu…?").
 _LEAD_PREPOSITION = re.compile(r"^(?:doi voi|voi|con voi)\b")
-_DOC_TYPES = r"(?:nghi quyet|ket luan|chi thi|ke hoach|quy dinh|huong dan|thong bao|quyet dinh|de an|chuong trinh|van ban)"
+_DOC_TYPES = r"(?:" + "|".join(folded_words(ASKED_TYPES + ("Đề án", "Chương trình"))) + r"|van ban)"
 _DOC_PRONOUN = re.compile(rf"\b(?:({_DOC_TYPES}) (?:do|nay|ay|tren|vua neu|noi tren)|no)\b")
 _YEAR_PRONOUN = re.compile(r"\bnam (?:do|nay|ay)\b")
 _RELATIVE_YEAR = {"nam ngoai": -1, "nam truoc": -1, "nam sau": 1, "nam toi": 1, "nam ke tiep": 1}

@@ -18,6 +18,7 @@ from bot.engine.matcher import (
 from bot.engine.passages import PassageHit
 from bot.engine.text import Lexicon
 from bot.knowledge.schema import Document, Entry
+from bot.knowledge.vocabulary import ASKED_TYPES, folded_words
 
 # Tuned on ../shared/eval/dev.jsonl only (see docs/benchmarks.md for the figures).
 ANSWER_MIN = 0.50
@@ -75,10 +76,7 @@ KIND_WORDS = {
 }
 
 
-DOC_TYPE_WORDS = {
-    "nghi quyet": "Nghị quyết", "ket luan": "Kết luận", "chi thi": "Chỉ thị", "ke hoach": "Kế hoạch",
-    "quy dinh": "Quy định", "huong dan": "Hướng dẫn", "quyet dinh": "Quyết định", "thong bao": "Thông báo",
-}
+DOC_TYPE_WORDS = folded_words(ASKED_TYPES)
 
 
 # "Thông báo phân công nhiệm vụ …?": a question that opens with a document type and asks no
@@ -89,7 +87,9 @@ STARTS_WITH_DOC = re.compile(r"^(" + "|".join(k for k in DOC_TYPE_WORDS if k != 
 ASKS_ATTRIBUTE = re.compile(r"\b(ngay nao|ngay ban hanh|ban hanh ngay|ngay may|khi nao|cua ai|co quan nao|ai ban hanh)\b")
 
 
-NAMES_DOCUMENT = re.compile(r"\b(" + "|".join(DOC_TYPE_WORDS) + r"|van ban|de an|chuong trinh|quy che|cong van)\b")
+NAMES_DOCUMENT = re.compile(
+    r"\b(" + "|".join(folded_words(ASKED_TYPES + ("Đề án", "Chương trình", "Quy chế", "Công văn"))) + r"|van ban)\b"
+)
 
 
 # "theo hướng dẫn nào", "thực hiện kết luận nào": which document (None type: "văn bản nào").

@@ -11,12 +11,13 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.errors import KbError
 from bot.knowledge.schema import Document, Indicator
 from bot.knowledge.source import ReportUnreadable, SourceError, SourceReport, clean, read_report
+from bot.knowledge.vocabulary import CODE_TOKEN
 from bot.normalize import nfc
 
 _WS = re.compile(r"\s+")
 # Order matters: a document code or a date is one figure, not several numbers.
 _TOKEN = re.compile(
-    r"(?P<code>\d+(?:/\d{4})?[-/][A-ZĐ][A-ZĐa-z0-9]*(?:[-/][A-ZĐa-z0-9]+)*)"
+    rf"(?P<code>{CODE_TOKEN})"
     r"|(?P<date>\d{1,2}/\d{1,2}/\d{4})"
     r"|(?P<num>\d+(?:[.,]\d+)*%?)"
 )

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from bot.knowledge.vocabulary import DOC_TYPES
 from bot.normalize import numbers_in
 
 EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")]
@@ -19,12 +20,6 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)
 
 Role = Literal["value", "plan", "percent_of_plan", "expected", "compare", "detail"]
 Kind = Literal["indicator", "target", "document"]
-
-DOC_TYPES = (
-    "Nghị quyết", "Kết luận", "Chỉ thị", "Kế hoạch", "Quy định", "Quyết định", "Hướng dẫn",
-    "Thông báo", "Công văn", "Đề án", "Quy chế", "Chương trình", "Luật", "Báo cáo",
-)
-
 
 class Strict(BaseModel):
     """Base for file models: unknown fields are errors (a typo in a field name must not pass)."""

@@ -72,14 +72,14 @@ class BotHarness:
         self.app = application
         self.answers = answers
 
-    async def say(self, chat_id: int, text: str, n: int = 1, timeout: float = 5.0, **kwargs: Any) -> list[dict]:
+    async def say(self, chat_id: int, text: str, n: int = 1, timeout: float = 15.0, **kwargs: Any) -> list[dict]:
         """Inject a message and return the next ``n`` messages the bot delivers to ``chat_id``."""
         before = len(self.emu.sent_messages(chat_id))
         self.emu.inject_message(chat_id, text, **kwargs)
         sent = await self.emu.wait_for_messages(chat_id, before + n, timeout)
         return sent[before:]
 
-    async def press(self, chat_id: int, message_id: int, data: str, n: int = 1, timeout: float = 5.0,
+    async def press(self, chat_id: int, message_id: int, data: str, n: int = 1, timeout: float = 15.0,
                     **kwargs: Any) -> list[dict]:
         """Press a button; wait for the callback answer and ``n`` new messages (0: none expected)."""
         before = len(self.emu.sent_messages(chat_id))
@@ -89,7 +89,7 @@ class BotHarness:
         sent = await self.emu.wait_for_messages(chat_id, before + n, timeout)
         return sent[before:]
 
-    async def quiet(self, chat_id: int, text: str | None = None, timeout: float = 5.0,
+    async def quiet(self, chat_id: int, text: str | None = None, timeout: float = 15.0,
                     probe_user: int | None = None, **kwargs: Any) -> list[dict]:
         """Inject a message (if any), then a /help probe (a chat's updates are handled in order) by
         ``probe_user`` (default: the same sender); return what the bot delivered in between, the

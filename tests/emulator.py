@@ -1201,7 +1201,7 @@ class Emulator:
             if result:
                 fut.set_result(result)
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
         """Wait until ``predicate()`` is truthy; it is re-checked after every request/injection.
 
         Returns the truthy value; raises TimeoutError with a summary of recent requests.
@@ -1224,13 +1224,13 @@ class Emulator:
         finally:
             self._waiters.remove(entry)
 
-    async def wait_for_messages(self, chat_id: int, n: int = 1, timeout: float = 5.0) -> list[JSONDict]:
+    async def wait_for_messages(self, chat_id: int, n: int = 1, timeout: float = 15.0) -> list[JSONDict]:
         """Wait until the bot has delivered at least ``n`` messages (in total) to ``chat_id``."""
         sent = self._sent_by_chat[chat_id]
         await self.wait_for(lambda: len(sent) >= n, timeout)
         return list(sent)
 
-    async def wait_for_requests(self, method: str, n: int = 1, timeout: float = 5.0) -> list[JSONDict]:
+    async def wait_for_requests(self, method: str, n: int = 1, timeout: float = 15.0) -> list[JSONDict]:
         """Wait until ``method`` was called at least ``n`` times (any outcome); return their params."""
         await self.wait_for(lambda: self.request_counts[method] >= n, timeout)
         return [p for m, p in self.requests if m == method]

@@ -59,7 +59,7 @@ def features(clock: FakeClock, **options: Any) -> Callable[[Any], None]:
     return lambda app: install(app, clock=clock, tick_seconds=0.05, reminder_options=opts)
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+async def until(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.01) -> Any:
     """Poll ``predicate`` (sync or async) until it is truthy."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -58,6 +58,23 @@ def build_full_engine() -> Any:
 
 
 @pytest.fixture(scope="session")
+def kb() -> Any:
+    """The real `knowledge/` base, loaded once per session (immutable: do not mutate)."""
+    from bot.knowledge.base import load_base
+
+    return load_base(Path(_ROOT) / "knowledge")
+
+
+@pytest_asyncio.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Any]:
+    """A fresh SQLite storage in the test's own folder."""
+    from bot.services.storage import Storage
+
+    async with Storage(tmp_path / "bot.sqlite3") as st:
+        yield st
+
+
+@pytest.fixture(scope="session")
 def kb_engine() -> Any:
     """The matching engine over the real `knowledge/` and the report (loaded once per session; do
     not mutate)."""

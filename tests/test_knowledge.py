@@ -81,11 +81,6 @@ def replace_once(path: Path, old: str, new: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_base(KNOWLEDGE)
-
-
-@pytest.fixture(scope="module")
 def source_path() -> Path:
     if not SOURCE.is_file():
         msg = f"source report not available at {SOURCE}"

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.knowledge.base import load_base
 from bot.services.reminders import (
     ChatUnavailable,
     Pacer,
@@ -21,7 +20,6 @@ from bot.services.reminders import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.services.storage import Storage
 from bot.transports.telegram.sender import surely_not_sent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,17 +62,6 @@ class Network:
         if queue:
             raise queue.pop(0)
         self.delivered.append(chat_id)
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load_base(ROOT / "knowledge")
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    async with Storage(tmp_path / "bot.sqlite3") as st:
-        yield st
 
 
 def service(storage, kb, vt: VirtualTime, **kw) -> ReminderService:

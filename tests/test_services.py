@@ -29,16 +29,11 @@ from bot.services.progress import (
 )
 from bot.services.reminders import ChatUnavailable, FloodWait, ReminderService, TransientSendError
 from bot.services.schedule import due_period, fire_time_in_period, next_fire, period_of
-from bot.services.storage import ProgressRecord, Storage, Subscription
+from bot.services.storage import ProgressRecord, Subscription
 from tests.storage_helpers import get_chat, ledger_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load_base(ROOT / "knowledge")
 
 
 def target(kb, year: int = 2024, percent: bool | None = None) -> Target:
@@ -157,12 +152,6 @@ class FakeSend:
             raise queue.pop(0)
         assert "Nhắc tiến độ" in text
         self.sent.append(chat_id)
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    async with Storage(tmp_path / "bot.sqlite3") as st:
-        yield st
 
 
 def service(storage, kb, **kw) -> ReminderService:

@@ -9,27 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.knowledge.base import load_base
 from bot.knowledge.schema import Target
 from bot.services.reminders import ChatUnavailable, ReminderService, SendError, TransientSendError
-from bot.services.storage import Storage, Subscription
+from bot.services.storage import Subscription
 from bot.services.subscriptions import InvalidSubscription, Schedule, SubscriptionService
 from tests.storage_helpers import get_chat
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY_9 = datetime(2024, 2, 12, 9, 0, tzinfo=TZ)
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load_base(ROOT / "knowledge")
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    async with Storage(tmp_path / "bot.sqlite3") as st:
-        yield st
 
 
 def a_target(kb) -> Target:

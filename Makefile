@@ -38,7 +38,7 @@ lint: $(DEV_STAMP)
 test: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: $(DEV_STAMP)
 	$(PY) -m bench.matching

@@ -31,6 +31,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import signals
 from bot.knowledge.base import KnowledgeBase
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
+from bot.transports.telegram import callbacks
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
 from bot.transports.telegram.keyboards import button
@@ -319,7 +320,7 @@ def register(application: Application, knowledge_dir: Path | None = None) -> Adm
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))
     application.add_handler(CommandHandler("thongke", stats_command))
-    application.add_handler(CallbackQueryHandler(confirm_button, pattern=rf"^{CONFIRM_PREFIX}(ok|no):[0-9a-f]{{8}}$"))
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=callbacks.pattern("rl", "(ok|no):[0-9a-f]{8}$")))
     application.add_handler(MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, document))
     return admin

@@ -42,7 +42,7 @@ from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService, topic_tokens
 from bot.services.storage import Storage
 from bot.settings import Settings
-from bot.transports.telegram import groups, texts
+from bot.transports.telegram import callbacks, groups, texts
 from bot.transports.telegram.formatting import escape, split_html
 from bot.transports.telegram.keyboards import (
     ListRef,
@@ -428,10 +428,10 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("ketqua", results_command))
     application.add_handler(CommandHandler("vanban", documents_command))
     application.add_handler(MessageHandler(QUESTION, question))
-    application.add_handler(CallbackQueryHandler(answer_button, pattern=r"^a:"))
-    application.add_handler(CallbackQueryHandler(list_button, pattern=r"^l:"))
-    application.add_handler(CallbackQueryHandler(example_button, pattern=r"^q:"))
-    application.add_handler(CallbackQueryHandler(follow_button, pattern=r"^sub:"))
+    application.add_handler(CallbackQueryHandler(answer_button, pattern=callbacks.pattern("a")))
+    application.add_handler(CallbackQueryHandler(list_button, pattern=callbacks.pattern("l")))
+    application.add_handler(CallbackQueryHandler(example_button, pattern=callbacks.pattern("q")))
+    application.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.pattern("sub")))
     application.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)
 

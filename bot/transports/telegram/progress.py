@@ -42,7 +42,7 @@ from bot.services.progress import (
     status_lines,
 )
 from bot.services.storage import ProgressRecord
-from bot.transports.telegram import groups
+from bot.transports.telegram import callbacks, groups
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, send_html, services
 from bot.transports.telegram.keyboards import button
@@ -415,6 +415,6 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(PROMPT_REPLY, prompt_reply), group=groups.PROMPT_REPLY)
     application.add_handler(CommandHandler("tiendo", progress_command))
     application.add_handler(CommandHandler("capnhat", update_command))
-    application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^g:"))
-    application.add_handler(CallbackQueryHandler(pick_button, pattern=r"^cp:"))
-    application.add_handler(CallbackQueryHandler(confirm_button, pattern=r"^(cy:|cn$)"))
+    application.add_handler(CallbackQueryHandler(chart_button, pattern=callbacks.pattern("g")))
+    application.add_handler(CallbackQueryHandler(pick_button, pattern=callbacks.pattern("cp")))
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=rf"{callbacks.pattern('cy')}|^cn$"))

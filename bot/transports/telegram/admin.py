@@ -36,7 +36,7 @@ from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.reminder_job import start_notices
-from bot.transports.telegram.shared import audit, require_admin
+from bot.transports.telegram.shared import admin_only, audit
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,11 @@ async def _after_reload(application: Application, report: ReloadReport, old_kb: 
         return 0
 
 
+@admin_only("reload")
 async def reload_command(update: Update, context: Context) -> None:
     """/reload (admins): validate and swap the knowledge base; reply with the changes or errors."""
     chat = update.effective_chat
-    if chat is None or not await require_admin(update, context, "reload"):
+    if chat is None:
         return
     old_kb = services(context).answers.kb
     report = await admin_of(context.application).reload()
@@ -142,10 +143,11 @@ async def reload_command(update: Update, context: Context) -> None:
                     reply_to=update.effective_message)
 
 
+@admin_only("reload-confirm")
 async def confirm_button(update: Update, context: Context) -> None:
     """The Áp dụng / Huỷ buttons under a held reload or upload (admins)."""
     query = update.callback_query
-    if query is None or not await require_admin(update, context, "reload-confirm", query.data or ""):
+    if query is None:
         return
     _, verb, token = (query.data or "::").split(":", 2)
     admin = admin_of(context.application)
@@ -180,6 +182,7 @@ async def reload_on_signal(application: Application) -> ReloadReport:
 # -- upload ----------------------------------------------------------------------------------
 
 
+@admin_only("upload")
 async def document(update: Update, context: Context) -> None:
     """A document in a private chat: an admin's knowledge-base file (everyone else is refused)."""
     chat, message = update.effective_chat, update.effective_message
@@ -187,8 +190,6 @@ async def document(update: Update, context: Context) -> None:
     if chat is None or message is None or doc is None:
         return
     name = doc.file_name or ""
-    if not await require_admin(update, context, "upload", name):
-        return
     shown = escape(truncate(name or "không tên", 80))
     if name.lower().endswith(".yml"):
         await audit(update, context, "upload", f"refused: .yml: {truncate(name, 100)}")
@@ -235,10 +236,11 @@ async def _days(update: Update, context: Context, command: str, default: int) ->
     return None
 
 
+@admin_only("chuatraloi")
 async def unanswered_command(update: Update, context: Context) -> None:
     """/chuatraloi [ngày] (admins): the most frequent unanswered questions."""
     chat = update.effective_chat
-    if chat is None or not await require_admin(update, context, "chuatraloi", " ".join(context.args or [])):
+    if chat is None:
         return
     days = await _days(update, context, "chuatraloi", 30)
     if days is None:
@@ -256,10 +258,11 @@ async def unanswered_command(update: Update, context: Context) -> None:
     await send_html(context, chat.id, "\n".join(lines), reply_to=update.effective_message)
 
 
+@admin_only("thongke")
 async def stats_command(update: Update, context: Context) -> None:
     """/thongke [ngày] (admins): usage and reminder figures."""
     chat = update.effective_chat
-    if chat is None or not await require_admin(update, context, "thongke", " ".join(context.args or [])):
+    if chat is None:
         return
     days = await _days(update, context, "thongke", 7)
     if days is None:

@@ -20,7 +20,7 @@ from telegram.ext import Application, CommandHandler
 from bot.services.operations import DatabaseProblem, backup_database
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, services
-from bot.transports.telegram.shared import audit, require_admin
+from bot.transports.telegram.shared import admin_only, audit
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,11 @@ def _bytes(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+@admin_only("saoluu")
 async def backup_command(update: Update, context: Context) -> None:
     """/saoluu (admins): back up the database and send the file in the admin's private chat."""
     chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None or not await require_admin(update, context, "saoluu"):
+    if chat is None or message is None:
         return
     if chat.type != ChatType.PRIVATE:
         await audit(update, context, "saoluu", "refused: not a private chat")

@@ -47,8 +47,8 @@ from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, send_html, services
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.shared import (
+    admin_only,
     audit,
-    require_admin,
     resolve_target,
     stale,
     target_number,
@@ -271,11 +271,12 @@ async def send_prompt(context: Context, chat_id: int, target: Target, error: str
     )
 
 
+@admin_only("capnhat")
 async def update_command(update: Update, context: Context) -> None:
     """/capnhat [mã [giá trị [ngày]]] (admins)."""
     chat, message = update.effective_chat, update.effective_message
     args = context.args or []
-    if chat is None or message is None or not await require_admin(update, context, "capnhat", " ".join(args)):
+    if chat is None or message is None:
         return
     answers = services(context).answers
     if not args:
@@ -300,11 +301,10 @@ async def update_command(update: Update, context: Context) -> None:
                                           source=f"msg:{chat.id}:{message.message_id}"))
 
 
+@admin_only("capnhat")
 async def pick_button(update: Update, context: Context) -> None:
     """``cp:<ref>``: the admin picked a target: ask for its value."""
     query, chat = update.callback_query, update.effective_chat
-    if not await require_admin(update, context, "capnhat", (query.data or "") if query else ""):
-        return
     target = _button_target(update, context, "cp:")
     if target is None or chat is None:
         await stale(update, context)
@@ -328,13 +328,12 @@ class _PromptReply(filters.MessageFilter):
 PROMPT_REPLY = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _PromptReply(name="PromptReply")
 
 
+@admin_only("capnhat", stop=True)
 async def prompt_reply(update: Update, context: Context) -> None:
     """The value typed in answer to the prompt: a confirmation with buttons, or the reason it is
     refused and the prompt again. Stops further handling (it is not a question)."""
     chat, message = update.effective_chat, update.effective_message
     if chat is None or message is None or message.reply_to_message is None:
-        raise ApplicationHandlerStop
-    if not await require_admin(update, context, "capnhat", message.text or ""):
         raise ApplicationHandlerStop
     answers = services(context).answers
     m = _PROMPT_ID.search(message.reply_to_message.text or "")
@@ -358,10 +357,11 @@ async def prompt_reply(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+@admin_only("capnhat")
 async def confirm_button(update: Update, context: Context) -> None:
     """``cy:…`` records (once per confirmation message); ``cn`` cancels."""
     query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or not await require_admin(update, context, "capnhat", query.data or ""):
+    if query is None or chat is None:
         return
     if query.data == "cn":
         await _edit(update, context, CANCELLED)

@@ -7,12 +7,14 @@ time in production, a controllable one in tests. Everything about schedules and 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
+from typing import Any
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
@@ -97,6 +99,38 @@ async def require_admin(update: Update, context: Context, action: str, detail: s
     elif update.effective_message is not None:
         await update.effective_message.reply_text(ADMIN_ONLY)
     return False
+
+
+def _attempt(update: Update, context: Context) -> str:
+    """What the user tried, for the audit log: a button's data, a document's name, a command's
+    arguments, or the text typed."""
+    if update.callback_query is not None:
+        return update.callback_query.data or ""
+    message = update.effective_message
+    if message is not None and message.document is not None:
+        return message.document.file_name or ""
+    if context.args is not None:
+        return " ".join(context.args)
+    return (message.text or "") if message is not None else ""
+
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def admin_only(action: str, *, stop: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler runs for admins only; anyone else is refused and audited
+    (:func:`require_admin`). ``stop``: a refusal also ends the update's handling (a handler in an
+    early group, whose update must not reach the question handler)."""
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: Context) -> None:
+            if not await require_admin(update, context, action, _attempt(update, context)):
+                if stop:
+                    raise ApplicationHandlerStop
+                return
+            await handler(update, context)
+        return guarded
+    return wrap
 
 
 async def audit(update: Update, context: Context, action: str, detail: str = "") -> None:

@@ -249,7 +249,7 @@ async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulato
         texts = [m["text"] for m in emulator.sent_messages(flooder)]
         notices = [t for t in texts if t.startswith("⏳ Bạn gửi hơi nhanh.")]
         answers = len(texts) - len(notices)
-        limiter = bot.app.bot_data["rate_limiter"]
+        limiter = bot.app.bot_data.rate_limiter
         assert 10 <= answers <= 10 + 20  # the burst, plus what refilled during the test
         assert 1 <= len(notices) <= answers - 9  # one notice per episode, never one per message
         assert limiter.refused >= 2000 - answers - 1

@@ -23,7 +23,6 @@ import pytest
 from bot.failure import OperatorError
 from bot.services.ratelimit import RateLimiter
 from bot.services.storage import Storage, StorageFault, _fault_kind
-from bot.transports.telegram.reliability import FATAL, STOPPER
 from tests.emulator import Emulator
 from tests.test_telegram_reminders import until
 
@@ -118,7 +117,7 @@ async def test_deleted_database_stops_the_bot_instead_of_acknowledging(telegram_
 
     stopped = asyncio.Event()
     async with telegram_bot(admin_ids=str(ADMIN), extra_handlers=features(FakeClock(datetime(2024, 3, 20, tzinfo=UTC)))) as bot:
-        bot.app.bot_data[STOPPER] = stopped.set
+        bot.app.bot_data.stopper = stopped.set
         storage = bot.answers.storage
         [ok] = await bot.say(ADMIN, "/capnhat 1 100 15/3/2024")
         assert ok["text"].startswith("✅ Đã ghi nhận: 100")
@@ -128,7 +127,7 @@ async def test_deleted_database_stops_the_bot_instead_of_acknowledging(telegram_
         # Telegram (which sends it again after a restart) and without acknowledging the record.
         await asyncio.wait_for(stopped.wait(), 5)
         assert [m["text"][:22] for m in emulator.sent_messages(ADMIN)] == [ok["text"][:22]]
-        message = bot.app.bot_data[FATAL]
+        message = bot.app.bot_data.fatal
         assert message == f"DATABASE_PATH={storage.path}: the database file was deleted while the bot was running"
         with pytest.raises(StorageFault):
             await storage.add_progress("x", 1, date(2024, 3, 1), 1)

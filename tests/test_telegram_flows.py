@@ -132,7 +132,7 @@ async def test_follow_hook_can_be_replaced(telegram_bot, emulator: Emulator) -> 
         await update.callback_query.answer("ok")
 
     async with telegram_bot() as bot:
-        bot.app.bot_data["services"].follow = hook
+        bot.app.bot_data.services.follow = hook
         [target] = await bot.say(CHAT, "Chỉ tiêu kết nạp đảng viên năm 2024 là bao nhiêu?")
         await bot.press(CHAT, target["message_id"], data_of(target, "🔔"), n=0)
         assert calls == ["chi-tieu-2024-ket-nap-dang-vien"]

@@ -1,5 +1,5 @@
 """End to end: subscriptions and reminders — the real Application, JobQueue and SQLite against the
-Bot API emulator, with a controllable clock (``bot_data["clock"]``) and a 0.05 s reminder tick.
+Bot API emulator, with a controllable clock (``bot_data.clock``) and a 0.05 s reminder tick.
 
 The fan-out runs beside the test: a reminder reaches the emulator before its ledger row says
 'sent', so tests wait on the ledger (:func:`ledger_written`), never on time."""

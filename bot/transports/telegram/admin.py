@@ -82,7 +82,9 @@ MAX_DAYS = 366
 
 def admin_of(application: Application) -> AdminService:
     """The AdminService of an application (set by :func:`register`)."""
-    return application.bot_data[ADMIN]
+    admin = application.bot_data.admin
+    assert admin is not None, "admin.register sets bot_data.admin"
+    return admin
 
 
 CONFIRM_PREFIX = "rl:"  # rl:ok:<token> / rl:no:<token>
@@ -298,7 +300,7 @@ def add_sighup(application: Application) -> bool:
     if signals.take_pending():  # a SIGHUP during start-up, remembered by the early handler
         log.info("SIGHUP received during start-up: reloading now")
         # Not application.create_task: the application is not running yet (post_init).
-        application.bot_data["early_sighup"] = asyncio.get_running_loop().create_task(reload_on_signal(application))
+        application.bot_data.early_sighup = asyncio.get_running_loop().create_task(reload_on_signal(application))
     return True
 
 
@@ -319,7 +321,7 @@ def register(application: Application, knowledge_dir: Path | None = None) -> Adm
                          report=svc.settings.report_path,
                          max_removed_share=svc.settings.reload_max_removed_share,
                          backups_keep=svc.settings.knowledge_backups_keep)
-    application.bot_data[ADMIN] = admin
+    application.bot_data.admin = admin
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))
     application.add_handler(CommandHandler("thongke", stats_command))

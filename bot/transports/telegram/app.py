@@ -15,12 +15,13 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.services.answers import AnswerService
 from bot.services.storage import Storage
 from bot.settings import Settings
 from bot.transports.telegram import handlers, reliability, texts
+from bot.transports.telegram.botdata import BotData
 from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRateLimiter
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ async def post_init(application: Application) -> None:
     unhandled, start the engine workers and the storage watchdog, register the command menu."""
     from bot.failure import OperatorError
 
-    svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    svc: handlers.Services = handlers.services_of(application)
     await svc.storage.open()
     if not await reliability.check_storage(application, integrity=True):
-        raise OperatorError(application.bot_data[reliability.FATAL], 1)
+        raise OperatorError(application.bot_data.fatal or "DATABASE_PATH: the storage check failed", 1)
     await reliability.replay_inbox(application)
     reliability.start_watchdog(application, svc.settings.reminder_tick_seconds)
     await svc.answers.start()
@@ -51,7 +52,7 @@ async def post_init(application: Application) -> None:
 
 async def post_shutdown(application: Application) -> None:
     """Stop the watchdog and the engine workers, close storage."""
-    svc: handlers.Services = application.bot_data[handlers.SERVICES]
+    svc: handlers.Services = handlers.services_of(application)
     await reliability.stop_watchdog(application)
     await svc.answers.close()
     await svc.storage.close()
@@ -91,11 +92,12 @@ def build_application(
                                            **limiter_options))
         .concurrent_updates(ChatOrderedProcessor(concurrent_updates))
         .update_queue(reliability.PersistentUpdateQueue())
+        .context_types(ContextTypes(bot_data=BotData))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
-    application.bot_data[handlers.SERVICES] = handlers.Services(settings, answers, storage)
+    application.bot_data.services = handlers.Services(settings, answers, storage)
     reliability.install(application)
     handlers.register(application)
     if extra_handlers is not None:

@@ -20,7 +20,7 @@ from telegram.ext import Application
 
 from bot.transports.telegram import admin, backup, progress, reminder_job, texts
 from bot.transports.telegram.handlers import services_of
-from bot.transports.telegram.shared import CLOCK, Clock, system_clock
+from bot.transports.telegram.shared import Clock, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,11 @@ def install(
     """Add reminders, progress and admin handlers to ``application`` (see module docs).
 
     ``clock``: the time source for schedules and "today" (default: the real time; tests pass a
-    controllable one; it can also be replaced later in ``bot_data[CLOCK]``). ``tick_seconds``:
+    controllable one; it can also be replaced later in ``bot_data.clock``). ``tick_seconds``:
     the reminder job's interval (default REMINDER_TICK_SECONDS). ``reminder_options``: extra
     ReminderService arguments (max_flood_waits, backoff, concurrency…).
     """
-    application.bot_data[CLOCK] = clock or application.bot_data.get(CLOCK, system_clock)
+    application.bot_data.clock = clock or application.bot_data.clock or system_clock
     # One line per tick at INFO would drown the log (every REMINDER_TICK_SECONDS).
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     reminder_job.register(application, tick_seconds=tick_seconds, service_options=reminder_options)

@@ -31,7 +31,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
@@ -43,6 +42,7 @@ from bot.services.answers import AnswerService, topic_tokens
 from bot.services.storage import Storage
 from bot.settings import Settings
 from bot.transports.telegram import callbacks, groups, texts
+from bot.transports.telegram.botdata import Context as BotContext
 from bot.transports.telegram.formatting import escape, split_html
 from bot.transports.telegram.keyboards import (
     ListRef,
@@ -57,9 +57,8 @@ from bot.transports.telegram.lists import Page, render
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
+Context = BotContext  # typed: context.bot_data is a botdata.BotData
 FollowHook = Callable[[Update, Context, Target], Awaitable[None]]
-SERVICES = "services"
 
 
 async def follow_soon(update: Update, context: Context, target: Target) -> None:
@@ -72,7 +71,7 @@ async def follow_soon(update: Update, context: Context, target: Target) -> None:
 
 @dataclass
 class Services:
-    """What handlers need, kept in ``application.bot_data[SERVICES]``.
+    """What handlers need, kept in ``application.bot_data.services``.
 
     ``follow`` is the "Theo dõi" hook: the reminders feature replaces it with its own coroutine
     ``(update, context, target) -> None`` (the callback query is still unanswered when it runs;
@@ -88,12 +87,16 @@ class Services:
 
 def services(context: Context) -> Services:
     """The Services of the running application."""
-    return context.bot_data[SERVICES]
+    svc = context.bot_data.services
+    assert svc is not None, "build_application sets bot_data.services"
+    return svc
 
 
 def services_of(application: Application) -> Services:
     """The Services of an application (set by ``build_application``)."""
-    return application.bot_data[SERVICES]
+    svc = application.bot_data.services
+    assert svc is not None, "build_application sets bot_data.services"
+    return svc
 
 
 # -- small helpers ----------------------------------------------------------------------------

@@ -90,7 +90,6 @@ BTN_CHART = "📈 {n}. {title}"
 
 _PROMPT_ID = re.compile(r"\(mã: ([a-z0-9-]+)\)\s*$")
 _CONFIRM_RE = re.compile(r"^cy:([^:]+):(\d+(?:\.\d+)?):(\d{1,3})$")
-_CONFIRMED = "progress_confirmed"
 _CHART_LOCK = threading.Lock()  # pyplot is not thread-safe: one chart at a time
 
 
@@ -377,7 +376,7 @@ async def confirm_button(update: Update, context: Context) -> None:
     key = (chat.id, query.message.message_id if query.message else 0)
     # Confirmation messages already recorded (a double tap arrives before the edit removed the
     # buttons); the newest 1,000 are enough, the edit takes care of the rest.
-    done: dict[tuple[int, int], None] = context.bot_data.setdefault(_CONFIRMED, {})
+    done = context.bot_data.confirmed
     if key in done:
         await ack(context, query, ALREADY)
         return

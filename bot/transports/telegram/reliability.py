@@ -42,11 +42,6 @@ from bot.transports.telegram.handlers import Context, ack, is_addressed, service
 
 log = logging.getLogger(__name__)
 
-INBOX = "inbox"
-LIMITER = "rate_limiter"
-FATAL = "fatal"  # bot_data: the one line that stopped the bot
-STOPPER = "stopper"  # bot_data: how to stop (default application.stop_running; tests record instead)
-WATCHDOG = "storage_watchdog"
 
 SLOW_DOWN = "⏳ Bạn gửi hơi nhanh. Vui lòng đợi khoảng {s} giây rồi hỏi tiếp nhé."
 SLOW_DOWN_TOAST = "⏳ Bạn bấm hơi nhanh, vui lòng đợi vài giây."
@@ -128,7 +123,7 @@ class PersistentUpdateQueue(asyncio.Queue):
 
 def inbox_of(application: Application) -> Inbox | None:
     """The application's inbox (None if it has none)."""
-    return application.bot_data.get(INBOX)
+    return application.bot_data.inbox
 
 
 async def replay_inbox(application: Application) -> int:
@@ -151,11 +146,11 @@ async def replay_inbox(application: Application) -> int:
 
 def fatal(application: Application, message: str) -> None:
     """Stop the bot for good (once): one CRITICAL line; ``run`` then exits non-zero with it."""
-    if application.bot_data.get(FATAL):
+    if application.bot_data.fatal:
         return
-    application.bot_data[FATAL] = message
+    application.bot_data.fatal = message
     log.critical("%s; stopping the bot so that nothing more is acknowledged without being kept", message)
-    stop: Callable[[], None] = application.bot_data.get(STOPPER) or application.stop_running
+    stop: Callable[[], None] = application.bot_data.stopper or application.stop_running
     stop()
 
 
@@ -192,12 +187,12 @@ async def _watch(application: Application, interval: float) -> None:
 
 def start_watchdog(application: Application, interval: float) -> None:
     """Check the storage every ``interval`` seconds (post_init)."""
-    application.bot_data[WATCHDOG] = asyncio.create_task(_watch(application, interval), name="storage-watchdog")
+    application.bot_data.watchdog = asyncio.create_task(_watch(application, interval), name="storage-watchdog")
 
 
 async def stop_watchdog(application: Application) -> None:
     """Cancel the watchdog (post_shutdown)."""
-    task = application.bot_data.pop(WATCHDOG, None)
+    task, application.bot_data.watchdog = application.bot_data.watchdog, None
     if task is not None:
         task.cancel()
         with suppress(asyncio.CancelledError):
@@ -221,7 +216,7 @@ def _counts(update: Update, context: Context) -> bool:
 
 async def rate_gate(update: Update, context: Context) -> None:
     """Group -20: take a token from the sender's bucket, or drop the update (one polite notice)."""
-    limiter: RateLimiter | None = context.bot_data.get(LIMITER)
+    limiter = context.bot_data.rate_limiter
     user = update.effective_user
     if limiter is None or user is None or not isinstance(update, Update) or not _counts(update, context):
         return
@@ -254,7 +249,7 @@ def install(application: Application, *, clock: Callable[[], float] | None = Non
     svc = services_of(application)
     settings = svc.settings
     inbox = Inbox(svc.storage)
-    application.bot_data[INBOX] = inbox
+    application.bot_data.inbox = inbox
     queue = application.update_queue
     if isinstance(queue, PersistentUpdateQueue):
         queue.inbox = inbox
@@ -263,7 +258,7 @@ def install(application: Application, *, clock: Callable[[], float] | None = Non
     if hasattr(processor, "inbox"):
         processor.inbox = inbox
     limiter_args: dict[str, Any] = {"clock": clock} if clock is not None else {}
-    application.bot_data[LIMITER] = RateLimiter(settings.user_rate_burst, settings.user_rate_per_minute,
+    application.bot_data.rate_limiter = RateLimiter(settings.user_rate_burst, settings.user_rate_per_minute,
                                                 **limiter_args)
     application.add_handler(TypeHandler(Update, rate_gate), group=groups.RATE_GATE)
     application.add_error_handler(on_storage_fault)

@@ -32,12 +32,11 @@ from bot.transports.telegram.shared import clock_of
 
 log = logging.getLogger(__name__)
 
-REMINDERS = "reminders"
 
 
 @dataclass
 class ReminderRuntime:
-    """The reminder job's state (``application.bot_data[REMINDERS]``)."""
+    """The reminder job's state (``application.bot_data.reminders``)."""
 
     service: ReminderService
     subscriptions: SubscriptionService
@@ -56,7 +55,9 @@ class ReminderRuntime:
 
 def runtime_of(application: Application) -> ReminderRuntime:
     """The reminder runtime of an application (set by :func:`register`)."""
-    return application.bot_data[REMINDERS]
+    runtime = application.bot_data.reminders
+    assert runtime is not None, "reminder_job.register sets bot_data.reminders"
+    return runtime
 
 
 # -- missing targets -----------------------------------------------------------------------
@@ -65,7 +66,7 @@ def runtime_of(application: Application) -> ReminderRuntime:
 def _subscriptions(application: Application) -> SubscriptionService:
     """The application's subscription service (one without the reminders' pacer if the reminders
     are not installed: each notice is then one plain attempt)."""
-    runtime = application.bot_data.get(REMINDERS)
+    runtime = application.bot_data.reminders
     if runtime is not None:
         return runtime.subscriptions
     svc = services_of(application)
@@ -87,7 +88,7 @@ async def _notices_task(application: Application, old_kb: KnowledgeBase | None) 
         await notify_missing(application, old_kb)
     except Exception:  # noqa: BLE001 - the next tick tries again
         log.exception("could not tell subscribers about removed targets")
-        runtime = application.bot_data.get(REMINDERS)
+        runtime = application.bot_data.reminders
         if runtime is not None:
             runtime.subscriptions.notices_pending = True
 
@@ -144,7 +145,7 @@ async def tick(context: Context) -> None:
 
 async def stop(application: Application) -> None:
     """Cancel a running fan-out (post_stop): its unclaimed reminders go out after the restart."""
-    runtime = application.bot_data.get(REMINDERS)
+    runtime = application.bot_data.reminders
     task = runtime.task if runtime else None
     if task is not None and not task.done():
         task.cancel()
@@ -168,8 +169,8 @@ def register(application: Application, *, tick_seconds: float | None = None,
     subscriptions = SubscriptionService(svc.storage, lambda: svc.answers.kb, settings.tz, reminders=service,
                                         clock=lambda: clock_of(application)())
     runtime = ReminderRuntime(service, subscriptions, interval)
-    application.bot_data[REMINDERS] = runtime
-    application.bot_data[ui.SUBSCRIPTIONS] = subscriptions
+    application.bot_data.reminders = runtime
+    application.bot_data.subscriptions = subscriptions
     svc.follow = ui.follow_target
     application.add_handler(CommandHandler("theodoi", ui.follow_command))
     application.add_handler(CommandHandler("dangtheodoi", ui.list_command))

@@ -41,7 +41,6 @@ from bot.transports.telegram.shared import resolve_target, stale, unknown_target
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = "subscriptions"  # application.bot_data key of the SubscriptionService
 
 # -- texts (Vietnamese, HTML) -----------------------------------------------------------------
 
@@ -179,7 +178,9 @@ async def _edit(update: Update, context: Context, text: str, markup: InlineKeybo
 
 def subscriptions(context: Context) -> SubscriptionService:
     """The subscription service of the running application (set by ``reminder_job.register``)."""
-    return context.bot_data[SUBSCRIPTIONS]
+    subscriptions = context.bot_data.subscriptions
+    assert subscriptions is not None, "reminder_job.register sets bot_data.subscriptions"
+    return subscriptions
 
 
 def _when(at: datetime) -> str:

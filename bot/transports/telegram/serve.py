@@ -203,7 +203,7 @@ def serve(settings: Settings | None = None) -> int:
             raise OperatorError(f"không mở được cổng webhook {webhook.listen}:{webhook.port} ({exc.strerror or exc}); "
                                 "chọn WEBHOOK_PORT/WEBHOOK_LISTEN khác", 2) from exc
         raise
-    fatal = application.bot_data.get("fatal")  # reliability.FATAL: the database failed while running
+    fatal = application.bot_data.fatal  # reliability.fatal(): the database failed while running
     if fatal:
         raise OperatorError(fatal, 1)
     return 0

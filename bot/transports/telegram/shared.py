@@ -1,7 +1,7 @@
 """Helpers shared by the reminder, progress and admin handlers: the clock, target codes, admin
 checks and the polite reply to a stale button.
 
-The clock is ``application.bot_data[CLOCK]``, a callable returning an aware datetime: the real
+The clock is ``application.bot_data.clock``, a callable returning an aware datetime: the real
 time in production, a controllable one in tests. Everything about schedules and "today" reads it.
 """
 
@@ -24,7 +24,6 @@ from bot.transports.telegram.handlers import Context, ack, services
 
 log = logging.getLogger(__name__)
 
-CLOCK = "clock"
 Clock = Callable[[], datetime]
 
 ADMIN_ONLY = "Xin lỗi, thao tác này chỉ dành cho quản trị viên. Lần thử này đã được ghi lại."
@@ -40,8 +39,8 @@ def system_clock() -> datetime:
 
 
 def clock_of(application: Application) -> Clock:
-    """The application's clock (``bot_data[CLOCK]``, default: the real time)."""
-    return application.bot_data.get(CLOCK, system_clock)
+    """The application's clock (``bot_data.clock``, default: the real time)."""
+    return application.bot_data.clock or system_clock
 
 
 def now(context: Context) -> datetime:

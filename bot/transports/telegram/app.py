@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.services.answers import AnswerService
 from bot.services.storage import Storage
 from bot.settings import Settings
-from bot.transports.telegram import handlers, reliability, texts
+from bot.transports.telegram import buttons, handlers, reliability, texts
 from bot.transports.telegram.botdata import BotData
 from bot.transports.telegram.resilience import ChatOrderedProcessor, ResilientRateLimiter
 
@@ -100,6 +100,7 @@ def build_application(
     application.bot_data.services = handlers.Services(settings, answers, storage)
     reliability.install(application)
     handlers.register(application)
+    buttons.register(application)
     if extra_handlers is not None:
         extra_handlers(application)
     handlers.register_fallbacks(application)

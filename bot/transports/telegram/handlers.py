@@ -41,17 +41,14 @@ from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService, topic_tokens
 from bot.services.storage import Storage
 from bot.settings import Settings
-from bot.transports.telegram import callbacks, groups, texts
+from bot.transports.telegram import groups, texts
 from bot.transports.telegram.botdata import Context as BotContext
 from bot.transports.telegram.formatting import escape, split_html
 from bot.transports.telegram.keyboards import (
     ListRef,
     answer_markup,
-    entry_markup,
     examples_markup,
     fit_arg,
-    parse_list,
-    parse_prefixed,
 )
 from bot.transports.telegram.lists import Page, render
 
@@ -180,18 +177,19 @@ async def send_answer(context: Context, chat_id: int, answer: Answer, reply_to: 
     await send_html(context, chat_id, answer.reply.html(), answer_markup(answers, answer), reply_to)
 
 
-async def _send_page(context: Context, chat_id: int, page: Page, reply_to: Message | None = None) -> None:
+async def send_page(context: Context, chat_id: int, page: Page, reply_to: Message | None = None) -> None:
     await send_html(context, chat_id, page.text, page.markup, reply_to)
 
 
-async def _stale(update: Update, context: Context) -> None:
-    """A button whose data is forged, or names something that is gone."""
+async def stale(update: Update, context: Context, message: str = texts.STALE_BUTTON_MESSAGE) -> None:
+    """A button whose data is forged or names something that is gone: a toast and a short message.
+    The one reply for every such button (also the catch-all of :func:`register_fallbacks`)."""
     query = update.callback_query
     log.info("stale or unknown callback data %r", query.data if query else None)
     await ack(context, query, texts.STALE_BUTTON)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, texts.STALE_BUTTON_MESSAGE)
+        await context.bot.send_message(chat.id, message)
 
 
 # -- access -----------------------------------------------------------------------------------
@@ -271,7 +269,7 @@ async def _list_command(update: Update, context: Context, ref: ListRef) -> None:
     page = render(services(context).answers, ref)
     if chat is None or message is None or page is None:
         return
-    await _send_page(context, chat.id, page, reply_to=message)
+    await send_page(context, chat.id, page, reply_to=message)
 
 
 # -- questions --------------------------------------------------------------------------------
@@ -291,67 +289,6 @@ async def question(update: Update, context: Context) -> None:
         return
     answer = await services(context).answers.ask(text, chat.id, user.id if user else None)
     await send_answer(context, chat.id, answer, reply_to=message)
-
-
-# -- buttons ----------------------------------------------------------------------------------
-
-
-async def answer_button(update: Update, context: Context) -> None:
-    """``a:<ref>``: send the entry's answer (a clarification candidate, a list item, a related entry)."""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    answers = services(context).answers
-    entry_id = answers.refs.resolve(parse_prefixed(query.data or "", "a") or "") if query else None
-    # The presser's conversation now refers to this entry (in a group: whoever pressed it).
-    user_id = user.id if user else None
-    answer = answers.entry(entry_id, chat.id if chat else None, user_id) if entry_id else None
-    if answer is None or chat is None:
-        await _stale(update, context)
-        return
-    await ack(context, query)
-    await send_html(context, chat.id, answer.reply.html(), entry_markup(answers, answer.results[0].id))
-
-
-async def example_button(update: Update, context: Context) -> None:
-    """``q:<n>``: ask the n-th example question of /start."""
-    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
-    n = parse_prefixed(query.data or "", "q") if query else None
-    if n is None or not n.isdigit() or int(n) >= len(texts.EXAMPLES) or chat is None:
-        await _stale(update, context)
-        return
-    await ack(context, query)
-    answers = services(context).answers
-    answer = await answers.ask(texts.EXAMPLES[int(n)].format(**texts.years(answers)), chat.id, user.id if user else None)
-    await send_answer(context, chat.id, answer)
-
-
-async def list_button(update: Update, context: Context) -> None:
-    """``l:…``: show another page (or list) by editing the message the button is on."""
-    query, chat = update.callback_query, update.effective_chat
-    ref = parse_list(query.data or "") if query else None
-    page = render(services(context).answers, ref) if ref else None
-    if page is None or query is None or chat is None:
-        await _stale(update, context)
-        return
-    await ack(context, query)
-    try:
-        await query.edit_message_text(page.text, reply_markup=page.markup)
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return  # a double tap: the page is already shown
-        log.info("cannot edit list message (%s); sending the page instead", exc.message)
-        await _send_page(context, chat.id, page)
-
-
-async def follow_button(update: Update, context: Context) -> None:
-    """``sub:<ref>``: "Theo dõi" a target; hands over to the follow hook."""
-    query = update.callback_query
-    svc = services(context)
-    target_id = svc.answers.refs.resolve(parse_prefixed(query.data or "", "sub") or "") if query else None
-    target = svc.answers.get(target_id) if target_id else None
-    if not isinstance(target, Target):
-        await _stale(update, context)
-        return
-    await svc.follow(update, context, target)
 
 
 # -- fallbacks --------------------------------------------------------------------------------
@@ -421,8 +358,8 @@ async def on_error(update: object, context: Context) -> None:
 
 
 def register(application: Application) -> None:
-    """The access gate (allowlist only), commands, questions, buttons, membership updates and the
-    error handler."""
+    """The access gate (allowlist only), commands, questions, membership updates and the error
+    handler (the answer buttons: ``buttons.register``)."""
     if services_of(application).settings.access_policy != "open":
         application.add_handler(TypeHandler(Update, access_gate), group=groups.ACCESS_GATE)
     application.add_handler(CommandHandler("start", start))
@@ -431,10 +368,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("ketqua", results_command))
     application.add_handler(CommandHandler("vanban", documents_command))
     application.add_handler(MessageHandler(QUESTION, question))
-    application.add_handler(CallbackQueryHandler(answer_button, pattern=callbacks.pattern("a")))
-    application.add_handler(CallbackQueryHandler(list_button, pattern=callbacks.pattern("l")))
-    application.add_handler(CallbackQueryHandler(example_button, pattern=callbacks.pattern("q")))
-    application.add_handler(CallbackQueryHandler(follow_button, pattern=callbacks.pattern("sub")))
     application.add_handler(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)
 
@@ -446,4 +379,4 @@ def register_fallbacks(application: Application) -> None:
     application.add_handler(
         MessageHandler(private & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL, not_text)
     )
-    application.add_handler(CallbackQueryHandler(_stale))
+    application.add_handler(CallbackQueryHandler(stale))

@@ -44,13 +44,12 @@ from bot.services.progress import (
 from bot.services.storage import ProgressRecord
 from bot.transports.telegram import callbacks, groups
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services
+from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.shared import (
     admin_only,
     audit,
     resolve_target,
-    stale,
     target_number,
     today,
     unknown_target_text,

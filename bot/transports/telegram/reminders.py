@@ -23,7 +23,7 @@ from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
 from bot.services.subscriptions import SubscriptionService
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services
+from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.reminder_callbacks import (
     ALL_WORDS,
@@ -37,7 +37,7 @@ from bot.transports.telegram.reminder_callbacks import (
     target_sections,
     target_subject,
 )
-from bot.transports.telegram.shared import resolve_target, stale, unknown_target_text
+from bot.transports.telegram.shared import resolve_target, unknown_target_text
 
 log = logging.getLogger(__name__)
 

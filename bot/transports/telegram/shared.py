@@ -1,5 +1,5 @@
-"""Helpers shared by the reminder, progress and admin handlers: the clock, target codes, admin
-checks and the polite reply to a stale button.
+"""Helpers shared by the reminder, progress and admin handlers: the clock, target codes and admin
+checks (the reply to a stale button is handlers.stale).
 
 The clock is ``application.bot_data.clock``, a callable returning an aware datetime: the real
 time in production, a controllable one in tests. Everything about schedules and "today" reads it.
@@ -18,7 +18,6 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
-from bot.transports.telegram import texts
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, ack, services
 
@@ -136,13 +135,3 @@ async def audit(update: Update, context: Context, action: str, detail: str = "")
     """Record an allowed admin action."""
     user = update.effective_user
     await services(context).storage.audit(user.id if user else 0, action, True, detail)
-
-
-async def stale(update: Update, context: Context, message: str = texts.STALE_BUTTON_MESSAGE) -> None:
-    """A button whose data is forged or names something that is gone: a toast and a short message."""
-    query = update.callback_query
-    log.info("stale or unknown callback data %r", query.data if query else None)
-    await ack(context, query, texts.STALE_BUTTON)
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(chat.id, message)

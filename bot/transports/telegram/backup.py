@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # Telegram's limit for a file a bot sends.
 MAX_SEND_BYTES = 50 * 1024 * 1024
 
+# -- texts (Vietnamese, HTML) -----------------------------------------------------------------
+
 PRIVATE_ONLY = ("Bản sao lưu chứa câu hỏi và mã số của người dùng: hãy gửi /saoluu trong trò chuyện riêng với bot, "
                 "không gửi trong nhóm.")
 CAPTION = ("💾 Bản sao lưu cơ sở dữ liệu {name} ({size} byte, schema v{version}, đã kiểm tra toàn vẹn). "

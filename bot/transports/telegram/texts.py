@@ -1,4 +1,10 @@
-"""Every user-facing text of the Telegram bot (Vietnamese), in HTML parse mode: no raw '<' or '&'."""
+"""User-facing texts of the Telegram bot's core flows (Vietnamese), in HTML parse mode: no raw '<'
+or '&'.
+
+Where texts live: the core flows (start, help, questions, lists, buttons, access, errors) here; each
+feature module keeps its own under a "texts (Vietnamese, HTML)" banner at its top — admin.py,
+progress.py, reminders.py, backup.py — so a feature's words sit beside the only code that uses them.
+No user-facing string is written inline in a handler."""
 
 from __future__ import annotations
 

@@ -13,13 +13,8 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.services.reminders import (
-    ChatUnavailable,
-    Pacer,
-    ReminderService,
-    TransientSendError,
-    UncertainSendError,
-)
+from bot.services.reminders import ReminderService
+from bot.services.sending import ChatUnavailable, Pacer, TransientSendError, UncertainSendError
 from bot.transports.telegram.sender import surely_not_sent
 
 ROOT = Path(__file__).resolve().parents[1]

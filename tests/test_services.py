@@ -27,8 +27,9 @@ from bot.services.progress import (
     render_chart,
     year_fraction,
 )
-from bot.services.reminders import ChatUnavailable, FloodWait, ReminderService, TransientSendError
+from bot.services.reminders import ReminderService
 from bot.services.schedule import due_period, fire_time_in_period, next_fire, period_of
+from bot.services.sending import ChatUnavailable, FloodWait, TransientSendError
 from bot.services.storage import ProgressRecord, Subscription
 from tests.storage_helpers import get_chat, ledger_counts
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.knowledge.schema import Target
-from bot.services.reminders import ChatUnavailable, ReminderService, SendError, TransientSendError
+from bot.services.reminders import ReminderService
+from bot.services.sending import ChatUnavailable, SendError, TransientSendError
 from bot.services.storage import Subscription
 from bot.services.subscriptions import InvalidSubscription, Schedule, SubscriptionService
 from tests.storage_helpers import get_chat

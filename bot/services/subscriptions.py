@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Target
-from bot.services.reminders import ChatUnavailable, ReminderService, Sender, SendError
+from bot.services.reminders import ReminderService
 from bot.services.schedule import due_period, next_fire
+from bot.services.sending import ChatUnavailable, Sender, SendError
 from bot.services.storage import Storage, Subscription
 
 log = logging.getLogger(__name__)

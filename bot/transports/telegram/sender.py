@@ -20,7 +20,7 @@ import httpx
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.services.reminders import ChatUnavailable, FloodWait, Sender, TransientSendError, UncertainSendError
+from bot.services.sending import ChatUnavailable, FloodWait, Sender, TransientSendError, UncertainSendError
 
 _GONE = ("chat not found", "user is deactivated", "bot was kicked", "chat_write_forbidden", "have no rights")
 # httpx errors that mean the server cannot have executed the request: never connected, or the

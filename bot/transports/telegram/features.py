@@ -18,7 +18,7 @@ from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.transports.telegram import admin, backup, progress, reminder_job, texts
+from bot.transports.telegram import admin, backup, capnhat, progress, reminder_job, texts
 from bot.transports.telegram.handlers import services_of
 from bot.transports.telegram.shared import Clock, system_clock
 
@@ -56,6 +56,7 @@ def install(
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     reminder_job.register(application, tick_seconds=tick_seconds, service_options=reminder_options)
     progress.register(application)
+    capnhat.register(application)
     admin.register(application, knowledge_dir)
     backup.register(application)
     _chain(application)

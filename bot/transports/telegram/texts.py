@@ -1,10 +1,10 @@
 """User-facing texts of the Telegram bot's core flows (Vietnamese), in HTML parse mode: no raw '<'
 or '&'.
 
-Where texts live: the core flows (start, help, questions, lists, buttons, access, errors) here; each
-feature module keeps its own under a "texts (Vietnamese, HTML)" banner at its top — admin.py,
-progress.py, reminders.py, backup.py — so a feature's words sit beside the only code that uses them.
-No user-facing string is written inline in a handler."""
+Where texts live: the core flows (start, help, questions, lists, buttons, access, errors) here;
+each feature module keeps its own under a "texts (Vietnamese, HTML)" banner at its top (admin.py,
+progress.py, capnhat.py, reminders.py, backup.py), beside the only code that uses them. No
+user-facing string is written inline in a handler."""
 
 from __future__ import annotations
 

@@ -249,7 +249,7 @@ def test_name_score() -> None:
 # ------------------------------------------------------------------------------------------- figures
 
 def _figs(text: str) -> list[tuple[str, str]]:
-    from bot.knowledge.extract import _tokens
+    from bot.knowledge.extract.figures import _tokens
 
     return [(f.text, f.kind) for f in compose_figures(text, _tokens(text, [], 0))]
 

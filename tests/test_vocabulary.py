@@ -9,7 +9,8 @@ import yaml
 
 from bot.engine import codes, rules
 from bot.knowledge import extract, provenance, schema
-from bot.knowledge.extract import DraftDocument, _document_data, find_code_mentions, find_name_mentions
+from bot.knowledge.extract import DraftDocument, find_code_mentions, find_name_mentions
+from bot.knowledge.extract.data import _document_data
 from bot.knowledge.schema import Document
 from bot.knowledge.vocabulary import (
     ASKED_TYPES,

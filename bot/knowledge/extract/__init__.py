@@ -13,15 +13,8 @@ and footnote) the draft found.
 
 from __future__ import annotations
 
-from bot.knowledge.extract.cli import (
-    run_extract,
-)
-from bot.knowledge.extract.comparison import (
-    NAME_THRESHOLD,
-    Comparison,
-    compare,
-    name_score,
-)
+from bot.knowledge.extract.cli import run_extract
+from bot.knowledge.extract.comparison import NAME_THRESHOLD, Comparison, compare, name_score
 from bot.knowledge.extract.data import (
     DRAFT_HEADER,
     DRAFT_ONLY,
@@ -32,97 +25,17 @@ from bot.knowledge.extract.data import (
     DraftFact,
     DraftFigure,
     Heading,
-    _document_data,
-    _fact_data,
-    _figure_data,
-    _section_data,
 )
-from bot.knowledge.extract.documents import (
-    _AND_TYPE,
-    _NAME_TOKEN,
-    _complete_bare_congress,
-    _context,
-    _elliptic_items,
-    _issuer_after,
-    _issuer_at,
-    _list_items,
-    _places,
-    _scan_name,
-    _type_from_code,
-    _type_of,
-    _unique,
-    collect_documents,
-    find_code_mentions,
-    find_name_mentions,
-)
-from bot.knowledge.extract.draft import (
-    extract,
-)
-from bot.knowledge.extract.figures import (
-    _APPROX,
-    _COST,
-    _UNIT_STOP,
-    _hard_clauses,
-    _is_fact,
-    _period,
-    _title_of,
-    _tokens,
-    _unit_after,
-    annotate,
-    collect_facts,
-    compose_figures,
-    split_clauses,
-)
+from bot.knowledge.extract.documents import collect_documents, find_code_mentions, find_name_mentions
+from bot.knowledge.extract.draft import extract
+from bot.knowledge.extract.figures import annotate, collect_facts, compose_figures, split_clauses
 from bot.knowledge.extract.render import draft_files, render_yaml
-from bot.knowledge.extract.sections import (
-    _BOLD_SEG,
-    _CLOSING,
-    _H_ARABIC,
-    _H_PART,
-    _H_ROMAN,
-    _H_SUB,
-    _PART_WORDS,
-    _ROMAN,
-    _ROMAN_RE,
-    _SEPARATOR,
-    _anchor_text,
-    _depths,
-    _line_segments,
-    _logical_lines,
-    _new_heading,
-    _part_title,
-    _roman_value,
-    _sentence_case,
-    classify_heading,
-    locate_sections,
-    parse_headings,
-)
-from bot.knowledge.extract.text import (
-    _capitalize,
-    _expand,
-    _protected,
-    code_slug,
-    flatten,
-    slug,
-)
-from bot.knowledge.extract.words import (
-    _ABBREVIATIONS,
-    _COMMA_STOP,
-    _DATE_AFTER,
-    _FOLLOWED_BY_CODE,
-    _ISSUER_RE,
-    _KHOA,
-    _MAX_NAME_WORDS,
-    _NAME_STOP,
-    _TYPE_BEFORE,
-    _TYPE_BY_LOWER,
-    _TYPE_WORD,
-    _TYPES_ALT,
-    ISSUERS,
-    _vi,
-)
+from bot.knowledge.extract.sections import classify_heading, locate_sections, parse_headings
+from bot.knowledge.extract.text import code_slug, flatten, slug
+from bot.knowledge.extract.words import ISSUERS
 from bot.knowledge.vocabulary import CODE, CODE_LETTERS, CODE_RE, DOC_TYPES
 
+# The public API; helpers stay in their modules (tests import those from there).
 __all__ = [
     "_ABBREVIATIONS",
     "_COMMA_STOP",

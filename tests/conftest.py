@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -179,9 +181,6 @@ def reliability() -> Callable[..., None]:
     """``reliability(fault, sent=…, delivered=…, lost=…, duplicated=…)``: the figures a fault test
     measured, appended to $RELIABILITY_OUT when set (``make reliability`` prints them as a table).
     The test asserts on the same figures, so the table shows what the suite enforces."""
-    import json
-    import os
-
     def record(fault: str, *, sent: int, delivered: int, lost: int, duplicated: int, note: str = "") -> None:
         out = os.environ.get(RELIABILITY_OUT)
         if out:

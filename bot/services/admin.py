@@ -185,8 +185,9 @@ class AdminService:
                 loaded = await asyncio.to_thread(self._load)
             except KnowledgeError as exc:
                 return ReloadReport(False, errors=exc.errors, message="Cơ sở dữ liệu mới có lỗi; vẫn dùng bản cũ.")
-            held = self._guard(loaded, None, hold)
-            return held if held is not None else self._apply(loaded)
+            change = diff(self.holder.kb, loaded.engine.kb)
+            held = self._guard(loaded, change, None, hold)
+            return held if held is not None else self._apply(loaded, change)
 
     async def confirm(self, token: str) -> ReloadReport:
         """Apply the pending change named by ``token`` (writing an upload first)."""
@@ -198,7 +199,8 @@ class AdminService:
             backup = None
             if pending.write is not None:
                 backup = await asyncio.to_thread(self._write_atomic, *pending.write)
-            report = self._apply(pending.loaded)
+            # The change is still the one shown: any swap since would have dropped the pending one.
+            report = self._apply(pending.loaded, pending.change)
             report.backup = backup
             if pending.write is not None:
                 report.message = self._written(pending.write[0], backup) + report.message
@@ -218,10 +220,10 @@ class AdminService:
             return None
         return pending
 
-    def _guard(self, loaded: Loaded, write: tuple[Path, str] | None, hold: bool) -> ReloadReport | None:
+    def _guard(self, loaded: Loaded, change: Change, write: tuple[Path, str] | None,
+               hold: bool) -> ReloadReport | None:
         """None when the change may be applied; else the report of a change held for confirmation."""
         old = self.holder.kb
-        change = diff(old, loaded.engine.kb)
         files = removed_files(old, loaded.engine.kb)
         total = len(old.entries)
         if not files and not self._too_many_removed(old, change.removed):
@@ -247,10 +249,10 @@ class AdminService:
             return Loaded(Engine(load_base(self.dir, overrides)))
         return load_engine(self.dir, self.report, overrides)
 
-    def _apply(self, loaded: Loaded) -> ReloadReport:
+    def _apply(self, loaded: Loaded, change: Change) -> ReloadReport:
+        """Swap ``loaded`` in; ``change`` is its diff against the base in service."""
         engine = loaded.engine
         old = self.holder.kb
-        change = diff(old, engine.kb)
         removed_targets = [
             eid for eid in change.removed if isinstance(old.entries[eid], Target)
         ]
@@ -292,14 +294,15 @@ class AdminService:
                 loaded = await asyncio.to_thread(self._load, {rel: text})
             except KnowledgeError as exc:
                 return ReloadReport(False, errors=exc.errors, message=f"Tệp {name} không hợp lệ; không ghi gì.")
-            held = self._guard(loaded, (path, text), hold=True)
+            change = diff(self.holder.kb, loaded.engine.kb)
+            held = self._guard(loaded, change, (path, text), hold=True)
             if held is not None:
                 held.message = f"Chưa ghi {rel}. " + held.message
                 return held
             backup = await asyncio.to_thread(self._write_atomic, path, text)
             # The engine validated with the upload is the one swapped in: the files on disk are now
             # exactly what it was built from (other edits wait for the next /reload).
-            report = self._apply(loaded)
+            report = self._apply(loaded, change)
             report.backup = backup
             report.message = self._written(path, backup) + report.message
             return report

@@ -287,6 +287,18 @@ class StorageConnection:
                 self._note(exc)
                 raise
 
+    async def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run one statement for each of ``rows`` in ONE transaction; return the rows it changed.
+
+        Counted with ``total_changes`` so that an INSERT ... DO NOTHING counts only new rows.
+        """
+        if not rows:
+            return 0
+        async with self._transaction() as db:
+            before = db.total_changes
+            await db.executemany(sql, rows)
+            return db.total_changes - before
+
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Read under the lock so we never observe another coroutine's open transaction."""
         db = self._conn()

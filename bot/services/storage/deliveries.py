@@ -57,15 +57,11 @@ class DeliveriesRepo(StorageConnection):
         params: list[tuple[Any, ...]] = []
         for sub_id, period, status, error, attempts in outcomes:
             params.append((status, _check_outcome(status, error, attempts), attempts, ts, sub_id, period))
-        if not params:
-            return 0
-        async with self._transaction() as db:
-            cur = await db.executemany(
-                "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ?,"
-                " next_attempt_at = NULL WHERE subscription_id = ? AND period = ?",
-                params,
-            )
-            return cur.rowcount
+        return await self._write_many(
+            "UPDATE deliveries SET status = ?, last_error = ?, attempts = attempts + ?, updated_at = ?,"
+            " next_attempt_at = NULL WHERE subscription_id = ? AND period = ?",
+            params,
+        )
 
     async def claim_for_send(self, sub_id: int, period: str, *, now: datetime | None = None) -> int | None:
         """Claim ``(sub_id, period)`` for one send: a new ledger row, or a 'retry' row whose next
@@ -100,15 +96,11 @@ class DeliveriesRepo(StorageConnection):
             (None if error is None else str(error)[:_MAX_ERROR_LEN], int(attempts), ts, _ts(next_at), sub_id, period)
             for sub_id, period, error, attempts, next_at in items
         ]
-        if not params:
-            return 0
-        async with self._transaction() as db:
-            cur = await db.executemany(
-                "UPDATE deliveries SET status = 'retry', last_error = ?, attempts = attempts + ?, updated_at = ?,"
-                " next_attempt_at = ? WHERE subscription_id = ? AND period = ? AND status = 'sending'",
-                params,
-            )
-            return cur.rowcount
+        return await self._write_many(
+            "UPDATE deliveries SET status = 'retry', last_error = ?, attempts = attempts + ?, updated_at = ?,"
+            " next_attempt_at = ? WHERE subscription_id = ? AND period = ? AND status = 'sending'",
+            params,
+        )
 
     async def pending_retries(self) -> list[Delivery]:
         """Every 'retry' row (any period), oldest first."""

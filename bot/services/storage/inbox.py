@@ -19,16 +19,11 @@ class InboxRepo(StorageConnection):
         were new."""
         ts = _ts(now)
         params = [(int(uid), ts, payload) for uid, payload in updates]
-        if not params:
-            return 0
-        async with self._transaction() as db:
-            before = db.total_changes
-            await db.executemany(
-                "INSERT INTO inbox (update_id, received_at, payload) VALUES (?, ?, ?) "
-                "ON CONFLICT (update_id) DO NOTHING",
-                params,
-            )
-            return db.total_changes - before
+        return await self._write_many(
+            "INSERT INTO inbox (update_id, received_at, payload) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING",
+            params,
+        )
 
     async def inbox_done(self, update_id: int) -> None:
         """Mark one update handled (it is not replayed after a crash)."""

@@ -277,7 +277,8 @@ def format_row(r: dict[str, Any]) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The table for docs/benchmarks.md."""
-    out = ["| phase | offered | asked | answered | dropped | answered/s | p50 ms | p99 ms | max ms | bot CPU | emulator CPU |",
+    out = ["| phase | offered | asked | answered | dropped | answered/s | p50 ms | p99 ms | max ms | bot CPU"
+           " | emulator CPU |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         out.append(f"| {r['phase']} | {r['offered']} | {r['asked']} | {r['answered']} | {r['dropped']} | "

@@ -525,7 +525,9 @@ def _measure_system(big: KnowledgeBase, key: str, rows: list[dict], judge, cutof
     g: dict = {
         "build_s": build_s, "rss_mb": rss / 2**20, "p50": pct(samples, 0.5), "p99": pct(samples, 0.99),
         "max": max(samples), "reps": reps, "n_q": len(sample),
-        "summary": summarize(rows, [judge(r, a) for r, a in zip(rows, answers, strict=True)]) if sample is rows else None,
+        "summary": (
+            summarize(rows, [judge(r, a) for r, a in zip(rows, answers, strict=True)]) if sample is rows else None
+        ),
     }
     del obj, ask
     gc.collect()
@@ -590,7 +592,8 @@ def _growth(kb: KnowledgeBase, rows: list[dict], judge, tuned: dict[str, float],
             table.append([str(res["size"]), label, f"{g['build_s']:.2f}", f"{g['p50']:.2f}", f"{g['p99']:.2f}",
                           f"{g['max']:.2f}", f"{g['n_q']} × {g['reps']}", peak, f"{g['rss_mb']:.1f}", *acc])
     _table(["entries", "system", "build s", "p50 ms", "p99 ms", "max ms", "questions × runs",
-            "tracemalloc peak MB", "RSS Δ MB", "correct %", "wrong %", "clarify %", "OOS abst. %", "overall %"], table, left=2)
+            "tracemalloc peak MB", "RSS Δ MB", "correct %", "wrong %", "clarify %", "OOS abst. %", "overall %"],
+           table, left=2)
     for n in notes:
         print(n)
     if any(r["size"] > TRACE_MAX for r in results) and not _full():

@@ -100,7 +100,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"uncovered: {fig.where}: {fig.text}  «{fig.context}»")
         for x in cov.unused_exclusions:
             print(f"warning: exclusion matches nothing: {x}", file=sys.stderr)
-        print(f"excluded: {cov.excluded} (by rule: heading numbers, bare years, enumerators; by list: knowledge/exclusions.yaml)")
+        print(f"excluded: {cov.excluded} (by rule: heading numbers, bare years, enumerators;"
+              " by list: knowledge/exclusions.yaml)")
         print(f"coverage: {cov.covered}/{cov.total} ({cov.ratio:.1%})")
         if cov.ratio < args.min_coverage:
             print(f"error: coverage below {args.min_coverage:.0%}", file=sys.stderr)

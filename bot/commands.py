@@ -82,7 +82,8 @@ def _ask_dialogues(engine, lines: list[str], args: argparse.Namespace) -> int:
             answer = engine.ask(q, context)
             context = answer.context
             if args.json:
-                out.write(json.dumps({**answer.to_json(), "dialogue": conv.get("id"), "turn": i}, ensure_ascii=False) + "\n")
+                row = {**answer.to_json(), "dialogue": conv.get("id"), "turn": i}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
             else:
                 out.write(f"[{conv.get('id')} #{i}] {q}\n{answer.text}\n\n")
     return 0

@@ -32,11 +32,11 @@ COMMON_SHARE = 0.08
 TYPO_MIN_LEN = 4  # shorter words differ by one letter from too many others ("nu", "nam")
 TYPO_SIMILARITY = 80  # rapidfuzz ratio at which a left-over word is taken as a slip of a held one
 TYPO_TYPED_SIMILARITY = 66  # the same for the word as typed, before correction ("xát" ~ "sát")
-MIN_TERM_WORDS = 3
+MIN_TERM_WORDS = 3  # names of bodies this long or longer are matched whole
 BODY_HEADS = frozenset({"ban", "uy", "hoi", "mat"})  # ban…, ủy ban…, hội đồng…, mặt trận…
 LOOSE_WORD_SHARE = 0.2  # a phrase is held against an answer only if its missing word is this rare
 ANSWER_WORDS = frozenset({"nao", "gi", "j", "ai", "dau"})
-ANSWER_TYPE_WORDS = 2  # words before "nào/gì" that name the kind of answer  # names of bodies this long or longer are matched whole
+ANSWER_TYPE_WORDS = 2  # words before "nào/gì" that name the kind of answer
 # A follow-up's background words (the last question's subject) keep this share of their weight
 # in retrieval: they place the question, its own words say what it asks.
 SOFT_WEIGHT = 0.3
@@ -115,7 +115,9 @@ def answer_type(tokens: list[str]) -> set[str]:
     return out
 
 
-def held_word(token: str, held: frozenset[str] | set[str], df: dict[str, int], size: int, typos: dict[str, str]) -> bool:
+def held_word(
+    token: str, held: frozenset[str] | set[str], df: dict[str, int], size: int, typos: dict[str, str]
+) -> bool:
     """True when a question word is held by an answer, or does not need to be."""
     if token in held or not significant(token, df.get(token, 0), size):
         return True

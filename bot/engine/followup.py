@@ -153,7 +153,8 @@ def _unit_span(words: list[str]) -> tuple[int, int] | None:
     """The words counted after "bao nhiêu / mấy" (up to 3, stopping at a function word or year)."""
     folded = [fold(w) for w in words]
     for i, w in enumerate(folded):
-        start = i + 1 if w == "may" else i + 2 if w == "bao" and i + 1 < len(folded) and folded[i + 1] == "nhieu" else None
+        asks_bao_nhieu = w == "bao" and i + 1 < len(folded) and folded[i + 1] == "nhieu"
+        start = i + 1 if w == "may" else i + 2 if asks_bao_nhieu else None
         if start is None:
             continue
         end = start
@@ -182,7 +183,10 @@ def complete(question: str, ctx: Context, *, doc_label: str | None, linked_label
     if doc_label and (pron or _asks_only_document(own_folded)):
         label = doc_label
         if pron and pron.group(1) and pron.group(1) != "van ban":
-            label = linked_label.get(pron.group(1), doc_label) if not fold(doc_label).startswith(pron.group(1)) else doc_label
+            if not fold(doc_label).startswith(pron.group(1)):
+                label = linked_label.get(pron.group(1), doc_label)
+            else:
+                label = doc_label
         if pron:
             spans = _span_words(own, _DOC_PRONOUN)
             a, b = spans[0]
@@ -197,7 +201,9 @@ def complete(question: str, ctx: Context, *, doc_label: str | None, linked_label
     years = _years_of(folded, ctx, result_year)
     if years is not None:
         base = _drop(base, _span_words(base, _YEAR) + _span_words(base, _YEAR_PRONOUN))
-        extra = _drop(extra, _span_words(extra, _YEAR) + _span_words(extra, _RELATIVE) + _span_words(extra, _YEAR_PRONOUN))
+        extra = _drop(
+            extra, _span_words(extra, _YEAR) + _span_words(extra, _RELATIVE) + _span_words(extra, _YEAR_PRONOUN)
+        )
         extra += [f"năm {y}" for y in years]
     elif _YEAR_PRONOUN.search(own_folded):
         extra = _drop(extra, _span_words(extra, _YEAR_PRONOUN))  # "năm đó": the last question's year

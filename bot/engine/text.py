@@ -28,7 +28,8 @@ def number_words(text: str) -> str:
         while j < len(words):
             w = words[j]
             if w in _DIGITS:
-                current = current * 10 + _DIGITS[w] if current and current < 10 and w != "mười" else current + _DIGITS[w]
+                next_place = current and current < 10 and w != "mười"  # a digit after a digit: the next place
+                current = current * 10 + _DIGITS[w] if next_place else current + _DIGITS[w]
             elif w in _MULT and (current or total):
                 total += (current or 1) * _MULT[w]
                 current, used_mult = 0, True

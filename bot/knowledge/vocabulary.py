@@ -90,7 +90,10 @@ FOLDED_CODE_RE = re.compile(
 
 
 def code_parts(code: str) -> tuple[int, str, str] | None:
-    """('45-NQ/TW') → (45, 'nq', 'tw'); ('594/NQ-UBTVQH15') → (594, 'nq', 'ubtvqh15'); ('35/2021/QH15') → (35, 'qh', 'qh15')."""
+    """Number, type letters and issuer of a code.
+
+    '45-NQ/TW' → (45, 'nq', 'tw'); '594/NQ-UBTVQH15' → (594, 'nq', 'ubtvqh15'); '35/2021/QH15' → (35, 'qh', 'qh15').
+    """
     m = FOLDED_CODE_RE.search(fold(code))
     if not m:
         return None

@@ -154,7 +154,8 @@ class YamlError(ValueError):
 def load_yaml_text(text: str, path: str = "<text>") -> Any:
     """Parse YAML text with line tracking; raise YamlError on a syntax error or beyond a limit."""
     if len(text) > MAX_BYTES:
-        raise YamlError(path, None, f"file too large ({len(text):,} characters; at most {MAX_BYTES:,})".replace(",", "."))
+        size = f"{len(text):,} characters; at most {MAX_BYTES:,}".replace(",", ".")
+        raise YamlError(path, None, f"file too large ({size})")
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

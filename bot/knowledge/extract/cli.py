@@ -45,7 +45,8 @@ def run_extract(args: argparse.Namespace) -> int:
     from bot.knowledge.errors import KnowledgeError
 
     settings = getattr(args, "settings", None)  # set by the CLI: --knowledge, KNOWLEDGE_DIR, .env
-    directory = Path(settings.knowledge_dir if settings is not None else getattr(args, "knowledge", None) or "knowledge")
+    chosen = settings.knowledge_dir if settings is not None else getattr(args, "knowledge", None)
+    directory = Path(chosen or "knowledge")
     try:
         kb = load_base(directory)
     except KnowledgeError as exc:

@@ -325,7 +325,8 @@ def register(application: Application, knowledge_dir: Path | None = None) -> Adm
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))
     application.add_handler(CommandHandler("thongke", stats_command))
-    application.add_handler(CallbackQueryHandler(confirm_button, pattern=callbacks.pattern("rl", "(ok|no):[0-9a-f]{8}$")))
+    confirm_pattern = callbacks.pattern("rl", "(ok|no):[0-9a-f]{8}$")
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=confirm_pattern))
     application.add_handler(MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, document))
     return admin

@@ -1,8 +1,8 @@
 """Building and running the Telegram Application.
 
-`run_bot()` is `python -m bot run` (its checks and start in ``serve``). `build_application()` is the pure builder the tests and the
-benchmark use with the emulator; `running()` runs an application the way `run_polling` does,
-inside an existing event loop.
+`run_bot()` is `python -m bot run` (its checks and start in ``serve``). `build_application()` is the
+pure builder the tests and the benchmark use with the emulator; `running()` runs an application the
+way `run_polling` does, inside an existing event loop.
 """
 
 from __future__ import annotations

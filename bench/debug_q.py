@@ -5,12 +5,11 @@ from pathlib import Path
 
 from bot.engine.engine import Engine
 from bot.engine.matcher import read_intent, score_entries
-from bot.engine.text import analyse
 from bot.knowledge.base import load_base
 
 eng = Engine(load_base(Path("knowledge")))
 for question in sys.argv[1:]:
-    q = analyse(question, eng.lexicon)
+    q = eng.understand(question)
     it = read_intent(q, eng.index)
     print("Q:", q.text, "|", {k: v for k, v in vars(it).items() if v})
     for s in score_entries(q, eng.index, it, limit=5):

@@ -9,13 +9,12 @@ from score import contains_figure, fold  # noqa: E402
 
 from bot.engine.engine import Engine  # noqa: E402
 from bot.engine.matcher import read_intent, score_entries  # noqa: E402
-from bot.engine.text import analyse  # noqa: E402
 from bot.knowledge.base import load_base  # noqa: E402
 
 eng = Engine(load_base(Path("knowledge")))
 rows = [json.loads(line) for line in Path("../shared/eval/dev.jsonl").read_text().splitlines() if line.strip()]
 for item in rows:
-    q = analyse(item["q"], eng.lexicon)
+    q = eng.understand(item["q"])
     it = read_intent(q, eng.index)
     sc = score_entries(q, eng.index, it, limit=3)
     if not sc:

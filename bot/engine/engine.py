@@ -163,16 +163,24 @@ class Engine(StructuredStage, VerifyStage, StatementStage, DocumentStage, Conver
         return Answer(e.title, "answer", reply.plain(), [self._result(e, 1.0)], 0.0, reply)
 
     # -- decision -------------------------------------------------------------------------------
-    def _decide(self, question: str, soft: frozenset[str] = frozenset(), shown: int | None = None) -> Decision:
-        chat = small_talk(question)
-        if chat is not None:
-            return Decision("not_found", [], {}, Reply(heading=chat))
+    def understand(self, question: str) -> Query:
+        """The question as the engine reads it: folded, abbreviations expanded, typos corrected.
+
+        Typos are corrected once, first, so that intent, lists and codes all read the corrected
+        words; tuning aids call this too, so they see what the engine sees.
+        """
         q = analyse(question, self.lexicon)
-        # Typos are corrected once, first, so that intent, lists and codes all read the corrected words.
         typed = fix_question_words(q.text, self.index).split()
         q.tokens = correct_tokens(typed, self.index)
         q.typos = {c: t for c, t in zip(q.tokens, typed, strict=True) if c != t}
         q.text = " ".join(q.tokens)
+        return q
+
+    def _decide(self, question: str, soft: frozenset[str] = frozenset(), shown: int | None = None) -> Decision:
+        chat = small_talk(question)
+        if chat is not None:
+            return Decision("not_found", [], {}, Reply(heading=chat))
+        q = self.understand(question)
         q.soft, q.shown = soft, shown
         if not q.tokens:
             return no_answer(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")

@@ -215,20 +215,6 @@ def load_settings(*, require_token: bool = False, env_file: str | Path | None = 
     return settings
 
 
-class _TokenOnly(BaseSettings):
-    model_config = SettingsConfigDict(env_file=DEFAULT_ENV_FILE, env_file_encoding="utf-8", extra="ignore")
-    telegram_bot_token: str = ""
-
-
-def token_configured(env_file: str | Path | None = DEFAULT_ENV_FILE) -> bool:
-    """True when TELEGRAM_BOT_TOKEN is set (environment or `.env`), valid or not: `make run` then
-    starts the bot, which reports a malformed token itself."""
-    try:
-        return bool(_TokenOnly(_env_file=env_file).telegram_bot_token.strip())  # type: ignore[call-arg]
-    except ValidationError:
-        return False
-
-
 # -- logging ----------------------------------------------------------------------------------
 
 

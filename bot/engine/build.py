@@ -13,6 +13,7 @@ from bot.knowledge.source import DEFAULT_REPORT, SourceError
 
 log = logging.getLogger(__name__)
 
+NO_REPORT = "không có REPORT_PATH: tắt trả lời trích nguyên văn"
 STATEMENTS_OFF = "không đọc được báo cáo ({reason}): chỉ trả lời từ cơ sở tri thức, tắt trả lời trích nguyên văn"
 
 
@@ -25,7 +26,7 @@ def build_engine(kb: KnowledgeBase, report: Path | None) -> tuple[Engine, str | 
     """The engine over `kb` with the report's sentences; (engine, warning) where the warning says,
     in one line, why statements are off (report missing or unreadable), else None."""
     if report is None:
-        return Engine(kb), "không có REPORT_PATH: tắt trả lời trích nguyên văn"
+        return Engine(kb), NO_REPORT
     try:
         passages = read_passages(report, kb)
     except SourceError as exc:

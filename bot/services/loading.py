@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine.build import STATEMENTS_OFF
+from bot.engine.build import NO_REPORT, STATEMENTS_OFF
 from bot.engine.engine import Engine
 from bot.knowledge.base import load_base
 from bot.knowledge.errors import KnowledgeError
@@ -40,7 +40,7 @@ def load_engine(directory: Path, report: Path | None, overrides: dict[str, str] 
     """
     kb = load_base(Path(directory), overrides)
     if report is None:
-        return Loaded(Engine(kb), "không có REPORT_PATH: tắt trả lời trích nguyên văn" + UNCHECKED)
+        return Loaded(Engine(kb), NO_REPORT + UNCHECKED)
     verified = verify_against_report(kb, Path(report))
     if verified.errors:
         raise KnowledgeError(verified.errors)

@@ -40,7 +40,6 @@ from bot.transports.telegram.shared import admin_only, audit
 
 log = logging.getLogger(__name__)
 
-ADMIN = "admin"
 SYSTEM_USER = 0  # the audit log's user for actions without a Telegram user (SIGHUP)
 
 # -- texts (Vietnamese, HTML) -----------------------------------------------------------------

@@ -29,7 +29,6 @@ from bot.transports.telegram import texts
 from bot.transports.telegram.formatting import button_label
 
 MAX_DATA = 64
-LIST_KINDS = frozenset("tSsrd")
 _LIST_RE = re.compile(r"^l:([tSsrd]):(\d{1,4}):(.*)$", re.S)
 ARG_BUDGET = MAX_DATA - len("l:x:9999:")
 MAX_ITEM_BUTTONS = 12  # an engine list longer than this is read as text, without item buttons

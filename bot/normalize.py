@@ -77,3 +77,10 @@ def numbers_in(text: str) -> list[float]:
         if value is not None:
             out.append(value)
     return out
+
+
+def format_number(value: float) -> str:
+    """A number the Vietnamese way, as the report writes it: 3.482 (thousands), 21,05 (decimals)."""
+    if abs(value - round(value)) < 1e-9:
+        return f"{int(round(value)):,}".replace(",", ".")
+    return f"{value:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".").rstrip("0").rstrip(",")

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from bot.normalize import format_number
+
 MAX_BYTES = 2_000_000  # the whole knowledge base is ~0.3 MB; an upload is capped at 1 MB before this
 MAX_DEPTH = 64
 MAX_NODES = 50_000  # the largest file has ~2,000
@@ -60,7 +62,7 @@ def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED) -> int:
             on_path.discard(key)
             size = 1 + sum(memo[id(c)] for c in _children(node))
             if size > limit:
-                raise YamlLimitError(None, None, f"aliases expand to more than {limit:,} nodes".replace(",", "."),
+                raise YamlLimitError(None, None, f"aliases expand to more than {format_number(limit)} nodes",
                                      node.start_mark)
             memo[key] = size
             continue
@@ -100,7 +102,7 @@ class _LineLoader(yaml.SafeLoader):
                 raise YamlLimitError(None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
             self._nodes += 1
             if self._nodes > MAX_NODES:
-                raise YamlLimitError(None, None, f"more than {MAX_NODES:,} nodes".replace(",", "."),
+                raise YamlLimitError(None, None, f"more than {format_number(MAX_NODES)} nodes",
                                      self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
@@ -154,8 +156,8 @@ class YamlError(ValueError):
 def load_yaml_text(text: str, path: str = "<text>") -> Any:
     """Parse YAML text with line tracking; raise YamlError on a syntax error or beyond a limit."""
     if len(text) > MAX_BYTES:
-        size = f"{len(text):,} characters; at most {MAX_BYTES:,}".replace(",", ".")
-        raise YamlError(path, None, f"file too large ({size})")
+        raise YamlError(path, None, f"file too large ({format_number(len(text))} characters;"
+                                    f" at most {format_number(MAX_BYTES)})")
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -171,7 +173,7 @@ def load_yaml_file(path: Path) -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES * 4:  # bytes; a UTF-8 character is at most 4
-            raise YamlError(str(path), None, f"file too large ({size:,} bytes)".replace(",", "."))
+            raise YamlError(str(path), None, f"file too large ({format_number(size)} bytes)")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(str(path), None, f"not UTF-8 text ({exc.reason})") from exc

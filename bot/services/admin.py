@@ -26,6 +26,7 @@ from bot.engine.engine import Engine
 from bot.knowledge.base import KnowledgeBase, data_files, load_base
 from bot.knowledge.errors import KbError, KnowledgeError, cut_text
 from bot.knowledge.schema import Synonyms, Target
+from bot.normalize import format_number
 from bot.services.loading import Loaded, load_engine
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -282,7 +283,7 @@ class AdminService:
         if not valid_upload_name(file_name):
             return ReloadReport(False, message="Tên tệp không hợp lệ: cần một tên .yaml đơn giản (chữ, số, - _ .).")
         if len(content) > MAX_UPLOAD_BYTES:
-            return ReloadReport(False, message=f"Tệp quá lớn ({len(content):,} byte); tối đa 1 MB.".replace(",", "."))
+            return ReloadReport(False, message=f"Tệp quá lớn ({format_number(len(content))} byte); tối đa 1 MB.")
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError:

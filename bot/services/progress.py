@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.knowledge.schema import Target
-from bot.normalize import parse_number
+from bot.normalize import format_number, parse_number
 from bot.services.storage import ProgressRecord
 
 AHEAD, ON_TRACK, BEHIND, NO_DATA = "ahead", "on_track", "behind", "no_data"
@@ -69,25 +69,18 @@ def bar(percent: float, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled) + f" {percent:.0f}%"
 
 
-def fmt_number(value: float) -> str:
-    """Vietnamese number form: 3.482, 21,05."""
-    if abs(value - round(value)) < 1e-9:
-        return f"{int(round(value)):,}".replace(",", ".")
-    return f"{value:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".").rstrip("0").rstrip(",")
-
-
 def status_lines(st: ProgressStatus) -> list[str]:
     """The status of one target as reply lines (plain text; escape for HTML)."""
     unit = "%" if st.unit == "%" else f" {st.unit}".rstrip()
-    lines = [f"{st.target.title}", f"Chỉ tiêu: {fmt_number(st.goal)}{unit}"]
+    lines = [f"{st.target.title}", f"Chỉ tiêu: {format_number(st.goal)}{unit}"]
     if st.latest is None:
         lines.append("Chưa có số liệu tiến độ.")
         return lines
     r = st.latest
-    lines.append(f"Mới nhất: {fmt_number(r.value)}{unit} (ngày {r.as_of:%d/%m/%Y})")
+    lines.append(f"Mới nhất: {format_number(r.value)}{unit} (ngày {r.as_of:%d/%m/%Y})")
     lines.append(f"{bar(st.percent_of_goal or 0.0)} chỉ tiêu")
     lines.append(
-        f"Theo tiến độ đều cả năm, đến ngày này cần khoảng {fmt_number(round(st.expected_value or 0, 1))}{unit}: "
+        f"Theo tiến độ đều cả năm, đến ngày này cần khoảng {format_number(round(st.expected_value or 0, 1))}{unit}: "
         f"{VERDICT_VI[st.verdict]}."
     )
     return lines

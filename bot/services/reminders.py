@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Target
-from bot.services.progress import bar, compute_status, fmt_number
+from bot.normalize import format_number
+from bot.services.progress import bar, compute_status
 from bot.services.schedule import due_period
 from bot.services.sending import (
     ChatUnavailable,
@@ -86,7 +87,7 @@ def reminder_text(targets: list[Target], latest: dict, kb: KnowledgeBase) -> str
             lines.append(f"• {t.title}: chưa có số liệu (chỉ tiêu {kb.figure(t)})")
         else:
             lines.append(
-                f"• {t.title}: {fmt_number(st.latest.value)}{unit} ngày {st.latest.as_of:%d/%m}"
+                f"• {t.title}: {format_number(st.latest.value)}{unit} ngày {st.latest.as_of:%d/%m}"
                 f" — {bar(st.percent_of_goal or 0)}"
             )
     lines.append("Xem chi tiết: /tiendo; đổi lịch nhắc: /dangtheodoi")

@@ -30,6 +30,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import signals
 from bot.knowledge.base import KnowledgeBase
+from bot.normalize import format_number
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
 from bot.transports.telegram import callbacks
 from bot.transports.telegram.formatting import escape, truncate
@@ -206,7 +207,7 @@ async def document(update: Update, context: Context) -> None:
         return
     if doc.file_size is not None and doc.file_size > MAX_UPLOAD_BYTES:
         await audit(update, context, "upload", f"refused: {doc.file_size} bytes: {name}")
-        await message.reply_text(TOO_BIG.format(name=shown, size=f"{doc.file_size:,}".replace(",", ".")))
+        await message.reply_text(TOO_BIG.format(name=shown, size=format_number(doc.file_size)))
         return
     try:
         file = await doc.get_file()

@@ -17,6 +17,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from bot.normalize import format_number
 from bot.services.operations import DatabaseProblem, backup_database
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, services
@@ -39,10 +40,6 @@ TOO_BIG = ("💾 Đã sao lưu vào {path} trên máy chủ ({size} byte) nhưng
 NOT_SENT = "💾 Đã sao lưu vào {path} trên máy chủ nhưng không gửi được tệp ({reason})."
 
 
-def _bytes(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
 @admin_only("saoluu")
 async def backup_command(update: Update, context: Context) -> None:
     """/saoluu (admins): back up the database and send the file in the admin's private chat."""
@@ -61,7 +58,7 @@ async def backup_command(update: Update, context: Context) -> None:
         await audit(update, context, "saoluu", f"failed: {exc}")
         await message.reply_text(FAILED.format(reason=escape(str(exc))))
         return
-    size = _bytes(done.size)
+    size = format_number(done.size)
     if done.size > MAX_SEND_BYTES:
         await audit(update, context, "saoluu", f"{done.path} ({done.size} bytes): too big to send")
         await message.reply_text(TOO_BIG.format(path=escape(str(done.path)), size=size))

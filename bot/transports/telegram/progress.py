@@ -17,11 +17,11 @@ from telegram.ext import (
 )
 
 from bot.knowledge.schema import Target
+from bot.normalize import format_number
 from bot.services.progress import (
     ProgressStatus,
     bar,
     compute_status,
-    fmt_number,
     render_chart,
     status_lines,
 )
@@ -61,7 +61,7 @@ def unit_suffix(unit: str) -> str:
 
 def value_text(value: float, unit: str) -> str:
     """'1.250 đảng viên', '45%'."""
-    return f"{fmt_number(value)}{unit_suffix(unit)}"
+    return f"{format_number(value)}{unit_suffix(unit)}"
 
 
 def status_html(st: ProgressStatus, number: int | None) -> str:

@@ -41,14 +41,17 @@ def synonyms_bomb() -> str:
 
 
 def bounded(fn, *args):
-    """Run ``fn`` and return (result or exception, seconds, peak MB)."""
+    """Run ``fn`` and return (result or exception, CPU seconds, peak MB).
+
+    The bounds in this file are on this process's CPU time, not the wall clock: they catch work
+    that grows with an expansion bomb, and other processes on a busy machine do not move them."""
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         out = fn(*args)
     except Exception as exc:  # noqa: BLE001 - the tests look at it
         out = exc
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     return out, seconds, peak
@@ -104,9 +107,9 @@ async def test_bombs_uploaded_are_refused_and_nothing_is_written(kdir: Path) -> 
                        ("synonyms.yaml", synonyms_bomb())):
         # Time only: the memory bound is the loader's (tests above); tracing would slow the rest of
         # the base's validation ~8×.
-        started = time.perf_counter()
+        started = time.process_time()
         report = await admin.upload(name, text.encode())
-        seconds = time.perf_counter() - started
+        seconds = time.process_time() - started
         assert not report.ok and report.errors, name
         assert seconds < 1.0, (name, seconds)
         assert len(format_errors(report.errors)) < 1000
@@ -123,10 +126,10 @@ def test_synonyms_bounded(kdir: Path) -> None:
     out, seconds, peak = bounded(lambda: Synonyms.model_validate(load_yaml_text(bomb)))  # … refused by its bounds
     assert isinstance(out, ValidationError) and "at most 300 items" in str(out)
     assert peak < 100
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(KnowledgeError):
         load_base(kdir)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     # Without aliases, the same phrases spelled out: still bounded (groups, group size, total).
     groups = "\n".join("  - [" + ", ".join(f"p{g} {i}" for i in range(31)) + "]" for g in range(2))
     (kdir / "synonyms.yaml").write_text("synonyms:\n" + groups + "\n", encoding="utf-8")
@@ -143,6 +146,6 @@ def test_engine_build_within_the_bounds(kdir: Path) -> None:
     (kdir / "synonyms.yaml").write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
     kb = load_base(kdir)
     assert sum(len(g) for g in kb.synonyms.synonyms) > 1900
-    started = time.perf_counter()
+    started = time.process_time()
     Engine(kb)
-    assert time.perf_counter() - started < 3.0
+    assert time.process_time() - started < 3.0

@@ -257,12 +257,12 @@ async def test_fault_rate_is_deterministic_and_delay(emulator: Emulator, bot: Bo
 
 
 async def test_long_polling_returns_injected_update_quickly(emulator: Emulator, bot: Bot) -> None:
-    task = asyncio.create_task(bot.get_updates(timeout=5))
+    task = asyncio.create_task(bot.get_updates(timeout=30))
     await asyncio.sleep(0.1)
     start = time.monotonic()
     sent = emulator.inject_message(CHAT, "hi there")
     [update] = await task
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 15  # answered by the update, not by the poll's 30 s timeout
     assert update.update_id == sent["update_id"] and update.message.text == "hi there"
     assert update.message.from_user.id == CHAT and update.message.chat.type == "private"
 
@@ -270,7 +270,7 @@ async def test_long_polling_returns_injected_update_quickly(emulator: Emulator, 
 async def test_long_polling_blocks_until_timeout(bot: Bot) -> None:
     start = time.monotonic()
     assert await bot.get_updates(timeout=1) == ()
-    assert 0.9 <= time.monotonic() - start < 2.0
+    assert 0.9 <= time.monotonic() - start < 10  # held for its timeout, then released
 
 
 async def test_offset_confirms_updates(emulator: Emulator, bot: Bot) -> None:

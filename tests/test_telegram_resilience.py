@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -13,6 +12,7 @@ from bot.transports.telegram.formatting import TELEGRAM_LIMIT, utf16_len
 from tests.emulator import Emulator
 from tests.storage_helpers import get_chat
 from tests.test_telegram_flows import buttons
+from tests.test_telegram_reminders import until
 
 CHAT = 9001
 QUESTION = "Năm 2023 kết nạp bao nhiêu đảng viên mới?"
@@ -134,10 +134,7 @@ async def test_blocked_user_is_not_retried_and_chat_is_deactivated(telegram_bot,
             chat = await get_chat(storage, CHAT)
             return chat is not None and not chat.active
 
-        deadline = time.monotonic() + 5
-        while not await inactive():
-            assert time.monotonic() < deadline, "chat was not deactivated"
-            await asyncio.sleep(0.02)
+        await until(inactive)  # the chat is deactivated
         assert emulator.status_counts[("sendMessage", 403)] == 1  # no retry, no apology attempt
         emulator.inject_my_chat_member(CHAT, new_status="member")
         [reply] = await bot.say(CHAT, QUESTION)
@@ -187,11 +184,11 @@ async def test_limiter_retries_server_errors_not_bad_requests_and_fanout_bypasse
     with pytest.raises(TimedOut):
         await run([TimedOut("Timed out")])  # a read timeout: it may have been sent, not retried
     assert len(calls) == 1
-    # The reminder fan-out: one attempt whatever happens, no waiting.
-    start = time.monotonic()
+    # The reminder fan-out: one attempt whatever happens, no waiting (the virtual clock stands still).
+    before = clock[0]
     for error in (RetryAfter(5), NetworkError("Internal Server Error")):
         with pytest.raises(type(error)):
             await run([error], {"fanout": True})
         assert len(calls) == 1
-    assert time.monotonic() - start < 0.5
+    assert clock[0] == before
     assert await run([], {"fanout": True}) is True

@@ -100,6 +100,19 @@ def period_still_due(sub: Subscription | None, period: str, now: datetime, tz: Z
     return sub is not None and due_period(sub, now, tz) == period
 
 
+@dataclass
+class _Fanout:
+    """What every chat of one run shares."""
+
+    send: Sender
+    kb: KnowledgeBase
+    latest: dict  # target id -> its latest progress record
+    done: set[tuple[int, str]]  # (subscription id, period) the ledger already has
+    pacer: Pacer
+    sem: asyncio.Semaphore  # at most ``concurrency`` chats in flight
+    result: FanoutResult
+
+
 class ReminderService:
     """Runs the due reminders; safe to call often (each tick sends only what is due and unclaimed)."""
 
@@ -193,11 +206,7 @@ class ReminderService:
         kb = self.kb_provider()
         subs = await self.storage.active_subscriptions()
         await self._expire(subs, now, result)
-        by_chat: dict[int, list[tuple[Subscription, str]]] = defaultdict(list)
-        for sub in subs:
-            period = due_period(sub, now, self.tz)
-            if period:
-                by_chat[sub.chat_id].append((sub, period))
+        by_chat = self._due_by_chat(subs, now)
         result.due = sum(len(v) for v in by_chat.values())
         if not by_chat:
             return result
@@ -206,56 +215,77 @@ class ReminderService:
         done = await self.storage.delivered_keys([(s.id, p) for v in by_chat.values() for s, p in v],
                                                  now=self.clock())
         latest = await self.storage.latest_progress_all()
-        pacer = self.pacer
-        sem = asyncio.Semaphore(self.concurrency)
-
-        async def one_chat(chat_id: int, items: list[tuple[Subscription, str]]) -> None:
-            todo = [(s, p) for s, p in items if (s.id, p) not in done]
-            result.skipped += len(items) - len(todo)
-            if not todo:
-                return
-            async with sem:
-                # Take the send slot first, then claim: a crash can then only leave the message
-                # actually in flight as 'sending', not every chat queued behind the pacer.
-                await pacer.wait()
-                claimed: list[tuple[Subscription, str]] = []
-                before = 0
-                for s, p in todo:
-                    prior = await self.storage.claim_for_send(s.id, p, now=self.clock())
-                    if prior is not None:
-                        claimed.append((s, p))
-                        before = max(before, prior)
-                result.skipped += len(todo) - len(claimed)
-                if not claimed:
-                    pacer.release()  # nothing sent: the probe's turn (if it was one) passes on
-                    return
-                targets: list[Target] = []
-                for s, _ in claimed:
-                    targets += [t for t in targets_for(s, kb) if t not in targets]
-                if not targets:
-                    pacer.release()
-                    await self._finish(claimed, "failed", "the followed targets are no longer in the base", 1)
-                    result.failed += len(claimed)
-                    return
-                status, error, attempts = await self._deliver(send, chat_id, reminder_text(targets, latest, kb),
-                                                              pacer, result, paced=True)
-                if status == "deactivated":
-                    await self.storage.deactivate_chat(chat_id, error or "blocked")
-                    log.info("chat %s deactivated: %s", chat_id, error)
-                if status == "retry":
-                    at = self.clock()
-                    next_at = at + timedelta(seconds=self.retry_delay(before + attempts))
-                    # updated_at stays real time (what /thongke counts); next_attempt_at is on the
-                    # service's clock, the one claims compare it with.
-                    await self.storage.defer_deliveries([(s.id, p, error, attempts, next_at) for s, p in claimed])
-                else:
-                    await self._finish(claimed, status, error, attempts)
-                setattr(result, status, getattr(result, status) + len(claimed))
-                result.messages += status == "sent"
-
-        await asyncio.gather(*(one_chat(c, items) for c, items in by_chat.items()))
+        run = _Fanout(send, kb, latest, done, self.pacer, asyncio.Semaphore(self.concurrency), result)
+        await asyncio.gather(*(self._one_chat(run, c, items) for c, items in by_chat.items()))
         result.duration_s = time.monotonic() - started
         return result
+
+    def _due_by_chat(self, subs: list[Subscription], now: datetime) -> dict[int, list[tuple[Subscription, str]]]:
+        """The (subscription, period) pairs due at ``now``, by chat: a chat gets one message for all."""
+        by_chat: dict[int, list[tuple[Subscription, str]]] = defaultdict(list)
+        for sub in subs:
+            period = due_period(sub, now, self.tz)
+            if period:
+                by_chat[sub.chat_id].append((sub, period))
+        return by_chat
+
+    async def _one_chat(self, run: _Fanout, chat_id: int, items: list[tuple[Subscription, str]]) -> None:
+        """One chat's reminder: claim its due periods, send one message for them, record the outcome."""
+        result, pacer = run.result, run.pacer
+        todo = [(s, p) for s, p in items if (s.id, p) not in run.done]
+        result.skipped += len(items) - len(todo)
+        if not todo:
+            return
+        async with run.sem:
+            # Take the send slot first, then claim: a crash can then only leave the message
+            # actually in flight as 'sending', not every chat queued behind the pacer.
+            await pacer.wait()
+            claimed, before = await self._claim(todo)
+            result.skipped += len(todo) - len(claimed)
+            if not claimed:
+                pacer.release()  # nothing sent: the probe's turn (if it was one) passes on
+                return
+            targets: list[Target] = []
+            for s, _ in claimed:
+                targets += [t for t in targets_for(s, run.kb) if t not in targets]
+            if not targets:
+                pacer.release()
+                await self._finish(claimed, "failed", "the followed targets are no longer in the base", 1)
+                result.failed += len(claimed)
+                return
+            status, error, attempts = await self._deliver(
+                run.send, chat_id, reminder_text(targets, run.latest, run.kb), pacer, result, paced=True)
+            await self._record(chat_id, claimed, status, error, attempts, before)
+            setattr(result, status, getattr(result, status) + len(claimed))
+            result.messages += status == "sent"
+
+    async def _claim(self, todo: list[tuple[Subscription, str]]) -> tuple[list[tuple[Subscription, str]], int]:
+        """Claim each (subscription, period) in the ledger: the ones this run won, and the most sends
+        any of them had in earlier runs (a retry's delay grows with them)."""
+        claimed: list[tuple[Subscription, str]] = []
+        before = 0
+        for s, p in todo:
+            prior = await self.storage.claim_for_send(s.id, p, now=self.clock())
+            if prior is not None:
+                claimed.append((s, p))
+                before = max(before, prior)
+        return claimed, before
+
+    async def _record(self, chat_id: int, claimed: list[tuple[Subscription, str]], status: str,
+                      error: str | None, attempts: int, before: int) -> None:
+        """Write a delivery's outcome in the ledger: a chat that blocked the bot is deactivated; a
+        'retry' waits for a later run (longer the more sends it had, ``before`` in earlier runs)."""
+        if status == "deactivated":
+            await self.storage.deactivate_chat(chat_id, error or "blocked")
+            log.info("chat %s deactivated: %s", chat_id, error)
+        if status == "retry":
+            at = self.clock()
+            next_at = at + timedelta(seconds=self.retry_delay(before + attempts))
+            # updated_at stays real time (what /thongke counts); next_attempt_at is on the
+            # service's clock, the one claims compare it with.
+            await self.storage.defer_deliveries([(s.id, p, error, attempts, next_at) for s, p in claimed])
+        else:
+            await self._finish(claimed, status, error, attempts)
 
     async def _finish(self, claimed: list[tuple[Subscription, str]], status: str, error: str | None,
                       attempts: int) -> None:

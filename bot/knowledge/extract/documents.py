@@ -6,15 +6,13 @@ import re
 from collections.abc import Iterable, Iterator
 
 from bot.knowledge.extract.data import DocMention, DraftDocument
+from bot.knowledge.extract.names import _list_items, _scan_name
 from bot.knowledge.extract.text import _capitalize, _expand, code_slug, slug
 from bot.knowledge.extract.words import (
-    _COMMA_STOP,
     _DATE_AFTER,
     _FOLLOWED_BY_CODE,
     _ISSUER_RE,
     _KHOA,
-    _MAX_NAME_WORDS,
-    _NAME_STOP,
     _TYPE_BEFORE,
     _TYPE_BY_LOWER,
     _TYPE_WORD,
@@ -111,91 +109,6 @@ def find_code_mentions(text: str) -> list[DocMention]:
     return out
 
 
-_NAME_TOKEN = re.compile(
-    r"(?P<quote>“[^”\n]{0,400}”)|(?P<paren>\([^()\n]{0,120}\))|(?P<space>\s+)|(?P<punct>[,;:!?…]|\.{2,}|\.(?!\S))"
-    r"|(?P<word>(?:[^\s,;:.!?…“”()]|[.,](?=\S))+)|(?P<other>.)"
-)
-
-
-_AND_TYPE = re.compile(rf"và\s+(?:các\s+|những\s+)?(?:{_TYPES_ALT})(?![\w])", re.IGNORECASE)
-
-
-def _scan_name(text: str, pos: int) -> tuple[int, str]:
-    """Where a document's name that starts at `pos` ends, and why ('stop', 'code', 'cap')."""
-    words = 0
-    end = pos
-    first_comma: int | None = None
-    i = pos
-    while i < len(text):
-        m = _NAME_TOKEN.match(text, i)
-        if not m:
-            break
-        kind = m.lastgroup
-        tok = m.group(0)
-        if kind == "space":
-            if "\n" in tok:
-                return end, "stop"
-            i = m.end()
-            continue
-        if kind == "punct":
-            if tok != ",":
-                return end, "stop"
-            j = m.end()
-            while j < len(text) and text[j] == " ":
-                j += 1
-            if text.startswith("“", j):
-                i = m.end()
-                continue
-            if _TYPE_WORD.match(text, j) or _COMMA_STOP.match(text, j) or _ISSUER_RE.match(text, j):
-                return end, "stop"
-            if first_comma is None:
-                first_comma = end
-            i = m.end()
-            continue
-        if kind == "paren":
-            inner = tok[1:-1]
-            if len(inner.split()) > 8 or re.fullmatch(r"\d{1,2}", inner):
-                return end, "stop"
-            end = i = m.end()
-            continue
-        if kind == "quote":
-            end = i = m.end()
-            words += len(tok.split())
-            continue
-        if kind == "other":
-            if tok in "“\"'":  # a quote left open: part of the name
-                i = m.end()
-                continue
-            return end, "stop"
-        # a word
-        if _NAME_STOP.match(text, i):
-            return end, "stop"
-        if tok == "và" and _AND_TYPE.match(text, i):
-            return end, "stop"
-        if CODE_RE.fullmatch(tok):
-            return m.end(), "code"
-        words += 1
-        end = i = m.end()
-        if words > _MAX_NAME_WORDS:
-            return (first_comma if first_comma is not None else end), "cap"
-    return end, "stop"
-
-
-def _list_items(text: str, pos: int) -> list[tuple[int, int]]:
-    """Items of a 'về: a; b; c.' list starting at `pos` (spans of a, b, c)."""
-    end_m = re.compile(r"\.(?:\s|$)|\n").search(text, pos)
-    end = end_m.start() if end_m else len(text)
-    items = []
-    i = pos
-    for part in text[pos:end].split(";"):
-        s = i + len(part) - len(part.lstrip(" -"))
-        e = i + len(part.rstrip())
-        if e > s:
-            items.append((s, e))
-        i += len(part) + 1
-    return items
-
-
 def find_name_mentions(text: str, code_mentions: Iterable[DocMention] = ()) -> list[DocMention]:
     """Documents named without a code ('Luật …', 'Đề án “…”', 'Quy chế …', 'Nghị quyết Đại hội …').
 
@@ -204,9 +117,27 @@ def find_name_mentions(text: str, code_mentions: Iterable[DocMention] = ()) -> l
     documents, heads a 'về: a; b; c' list, or its name holds a year or a quoted title. 'Đề án và Quyết
     định X' gives two documents named X; 'Chỉ thị của <issuer> về X' takes the issuer out of the name.
     """
-    code_spans = [(c.start, c.end) for c in code_mentions]
+    out, starts = _name_starts(text, [(c.start, c.end) for c in code_mentions])
+    ends: list[int] = []  # where the names taken so far end (a lower-case type word may continue them)
+    for idx in range(len(starts)):
+        found = _named_at(text, starts, idx, ends)
+        if found:
+            ends.append(found[0].end)
+            out.extend(found)
+    _issuers_before(text, out)
+    _complete_bare_congress(text, out)
+    return out
+
+
+# A type word where a name may start: (match, name start, why the name ends, issuer, name end)
+_NameStart = tuple[re.Match[str], int, str, str | None, int]
+
+
+def _name_starts(text: str, code_spans: list[tuple[int, int]]) -> tuple[list[DocMention], list[_NameStart]]:
+    """Every type word not part of a coded mention: the items of a 'về:' list it heads (mentions
+    already), else where its name starts and ends (judged by `_named_at`, which needs its neighbours)."""
     out: list[DocMention] = []
-    raw: list[tuple[re.Match[str], int, str, str | None, int]] = []  # (match, name_start, stop, issuer, end)
+    starts: list[_NameStart] = []
     for m in _TYPE_WORD.finditer(text):
         if _FOLLOWED_BY_CODE.match(text, m.end()):
             continue
@@ -233,55 +164,62 @@ def find_name_mentions(text: str, code_mentions: Iterable[DocMention] = ()) -> l
         while pos < len(text) and text[pos] in " \t":
             pos += 1
         end, why = _scan_name(text, pos)
-        raw.append((m, pos, why, issuer, end))
+        starts.append((m, pos, why, issuer, end))
+    return out, starts
 
-    ends: list[int] = []  # where the names taken so far end (a lower-case type word may continue them)
-    for idx, (m, pos, why, issuer, end) in enumerate(raw):
-        word = m.group(0)
-        doc_type = _type_of(word)
-        note = ""
-        name_rest = squash(text[pos:end]).strip(" ,")
-        # "Đề án và Quyết định X", "Chương trình, Kế hoạch X": the first shares the second's name
-        if not name_rest and idx + 1 < len(raw):
-            nm, npos, _nwhy, nissuer, nend = raw[idx + 1]
-            if re.fullmatch(r"\s*(?:và|,)\s*", text[m.end(): nm.start()]):
-                name_rest = squash(text[npos:nend]).strip(" ,")
-                issuer = issuer or nissuer
-                end = nend
-                note = f"shares its name with the {_type_of(nm.group(0))} named next to it"
-        if not name_rest or not re.search(r"\w", name_rest):
-            continue
-        if word[:1].islower():
-            prev_end = re.search(r"(?:,|\s+và)\s+(?:các\s+|những\s+)?$", text[max(0, m.start() - 30): m.start()])
-            continues_list = prev_end is not None and (m.start() - len(prev_end.group(0))) in ends
-            specific = re.search(r"\b(?:19|20)\d{2}\b|“", name_rest) and not re.match(r"\s+của\s", text[m.end():])
-            if not (continues_list or specific):
-                continue
-        # a trailing 'của <issuer>' belongs to the document (unless the name ends in another's code)
-        if why != "code":
-            trail = re.search(r"\s+của\s+(.+)$", name_rest)
-            if trail:
-                known = _issuer_at(trail.group(1), 0)
-                if known and known[1] == len(trail.group(1)):
-                    issuer = issuer or known[0]
-                    name_rest = name_rest[: trail.start()]
-        name = f"{doc_type} {name_rest}".strip()
-        date = None
-        d = _DATE_AFTER.match(text, end)
-        if d:
-            date = d.group(1)
-        out.append(DocMention(doc_type, name=name, issuer=issuer, date=date, start=m.start(), end=end,
-                              context=_context(text, m.start(), end), note=note))
-        ends.append(end)
-        out.extend(_elliptic_items(text, end, doc_type, name_rest, issuer))
-    for men in out:
+
+def _named_at(text: str, starts: list[_NameStart], idx: int, ends: list[int]) -> list[DocMention]:
+    """The document named at ``starts[idx]`` and the ';'-items that complete its name after it; none
+    if it has no name, or is a lower-case type word that neither continues a list of documents
+    (one ending at ``ends``) nor names something specific."""
+    m, pos, why, issuer, end = starts[idx]
+    word = m.group(0)
+    doc_type = _type_of(word)
+    note = ""
+    name_rest = squash(text[pos:end]).strip(" ,")
+    # "Đề án và Quyết định X", "Chương trình, Kế hoạch X": the first shares the second's name
+    if not name_rest and idx + 1 < len(starts):
+        nm, npos, _nwhy, nissuer, nend = starts[idx + 1]
+        if re.fullmatch(r"\s*(?:và|,)\s*", text[m.end(): nm.start()]):
+            name_rest = squash(text[npos:nend]).strip(" ,")
+            issuer = issuer or nissuer
+            end = nend
+            note = f"shares its name with the {_type_of(nm.group(0))} named next to it"
+    if not name_rest or not re.search(r"\w", name_rest):
+        return []
+    if word[:1].islower():
+        prev_end = re.search(r"(?:,|\s+và)\s+(?:các\s+|những\s+)?$", text[max(0, m.start() - 30): m.start()])
+        continues_list = prev_end is not None and (m.start() - len(prev_end.group(0))) in ends
+        specific = re.search(r"\b(?:19|20)\d{2}\b|“", name_rest) and not re.match(r"\s+của\s", text[m.end():])
+        if not (continues_list or specific):
+            return []
+    # a trailing 'của <issuer>' belongs to the document (unless the name ends in another's code)
+    if why != "code":
+        trail = re.search(r"\s+của\s+(.+)$", name_rest)
+        if trail:
+            known = _issuer_at(trail.group(1), 0)
+            if known and known[1] == len(trail.group(1)):
+                issuer = issuer or known[0]
+                name_rest = name_rest[: trail.start()]
+    name = f"{doc_type} {name_rest}".strip()
+    date = None
+    d = _DATE_AFTER.match(text, end)
+    if d:
+        date = d.group(1)
+    men = DocMention(doc_type, name=name, issuer=issuer, date=date, start=m.start(), end=end,
+                     context=_context(text, m.start(), end), note=note)
+    return [men, *_elliptic_items(text, end, doc_type, name_rest, issuer)]
+
+
+def _issuers_before(text: str, mentions: list[DocMention]) -> None:
+    """'<issuer> (đã) ban hành (các) <documents>': the issuer of the mentions that have none (the
+    items of a 'về:' list excepted)."""
+    for men in mentions:
         if not men.issuer:
             back = re.search(r"(" + _ISSUER_RE.pattern + r")\s+(?:đã\s+|tiếp tục\s+)?ban hành\s+(?:các\s+)?$",
                              text[max(0, men.start - 90): men.start])
             if back and men.note != "item of a 'về:' list":
                 men.issuer = _expand(back.group(1))
-    _complete_bare_congress(text, out)
-    return out
 
 
 def _elliptic_items(text: str, end: int, doc_type: str, name_rest: str, issuer: str | None) -> list[DocMention]:

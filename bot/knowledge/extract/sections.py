@@ -149,75 +149,91 @@ def parse_headings(text: str) -> tuple[list[Heading], str, list[str]]:
     heading right after a part is the part's subtitle; other unnumbered bold text is not a heading.
     Text before the first heading (after the title block) becomes 'mo-dau'; 'Nơi nhận:' 'noi-nhan'.
     """
-    text = nfc(text)
-    headings: list[Heading] = []
-    warnings: list[str] = []
-    stack: list[Heading] = []
-    ids: set[str] = set()
-    title_lines: list[str] = []
-    seen_body = False  # a plain paragraph has been seen (the title block is over)
-    open_part: Heading | None = None  # a part whose subtitle may follow
-    closing_seen = False
-
-    def add(h: Heading) -> None:
-        base, n = h.id, 2
-        while h.id in ids:
-            h.id = f"{base}-{n}"
-            n += 1
-        ids.add(h.id)
-        headings.append(h)
-
-    for line in _logical_lines(text):
+    table = _SectionTable()
+    for line in _logical_lines(nfc(text)):
         if not line.strip() or FOOTNOTE_LINE.match(line) or _SEPARATOR.match(line):
             continue
-        if closing_seen:
+        if table.closing_seen:
             continue
         m = _CLOSING.match(line)
-        if m and headings:
-            add(Heading("noi-nhan", "Nơi nhận", _anchor_text(m.group(1)), 1))
-            closing_seen = True
+        if m and table.headings:
+            table.add(Heading("noi-nhan", "Nơi nhận", _anchor_text(m.group(1)), 1))
+            table.closing_seen = True
             continue
         parts = _line_segments(line)
-        if parts:
-            segs, trailing, _hashed = parts
-            whole_line = not trailing
-            numbered = False
-            for i, seg in enumerate(segs):
-                anchor = _anchor_text(seg)
-                cls = classify_heading(anchor) if anchor else None
-                if cls is None:
-                    if open_part is not None and whole_line and 0 < len(anchor.split()) <= 25:
-                        open_part.subtitle = f"{open_part.subtitle} {squash(anchor)}".strip()
-                        continue
-                    break  # unnumbered bold text that is no subtitle: a lead-in, not a heading
-                if i > 0 and not whole_line:
-                    break  # only the first bold segment of a paragraph can be its heading
-                numbered = True
-                h = _new_heading(cls, anchor, stack)
-                add(h)
-                stack.append(h)
-                open_part = h if cls[0] == "part" else None
-            if numbered:
-                if trailing:  # '**8. Mặt trận …** phát huy …': the paragraph starts here
-                    open_part = None
-                    seen_body = True
-                continue
-            if whole_line:
-                # an unnumbered bold or '#' line: the title block, or emphasis; not a section
-                if not headings and not seen_body:
-                    title_lines.append(squash(clean(re.sub(r"\*{2,}", " ", line))))
-                continue
-        # a plain paragraph (or one led by unnumbered bold words)
-        if not headings and not seen_body:
-            words = re.match(r"\s*((?:\S+\s+){0,4}\S+)", _anchor_text(line))
-            if words:
-                add(Heading("mo-dau", "Mở đầu", words.group(1).rstrip(",;:."), 1))
-        seen_body = True
-        open_part = None
-    if not [h for h in headings if h.id not in ("mo-dau", "noi-nhan")]:
+        if parts and table.bold_line(line, parts):
+            continue
+        table.paragraph(line)
+    warnings: list[str] = []
+    if not [h for h in table.headings if h.id not in ("mo-dau", "noi-nhan")]:
         warnings.append("no numbered heading found: the section table holds only the preamble")
     # 'Nơi nhận' and the preamble are roots; every other root is a part (or a top-level heading).
-    return headings, squash(" ".join(title_lines)).strip(), warnings
+    return table.headings, squash(" ".join(table.title_lines)).strip(), warnings
+
+
+class _SectionTable:
+    """`parse_headings`' state while it reads the report line by line."""
+
+    def __init__(self) -> None:
+        self.headings: list[Heading] = []
+        self.stack: list[Heading] = []  # the open headings, outermost first
+        self.ids: set[str] = set()
+        self.title_lines: list[str] = []
+        self.seen_body = False  # a plain paragraph has been seen (the title block is over)
+        self.open_part: Heading | None = None  # a part whose subtitle may follow
+        self.closing_seen = False
+
+    def add(self, h: Heading) -> None:
+        """Append `h`, its id made unique ('-2', '-3' … on a repeat)."""
+        base, n = h.id, 2
+        while h.id in self.ids:
+            h.id = f"{base}-{n}"
+            n += 1
+        self.ids.add(h.id)
+        self.headings.append(h)
+
+    def bold_line(self, line: str, parts: tuple[list[str], str, bool]) -> bool:
+        """Take the bold segments of a line (`_line_segments`); False when the line is a paragraph
+        after all (led by unnumbered bold words)."""
+        segs, trailing, _hashed = parts
+        whole_line = not trailing
+        numbered = False
+        for i, seg in enumerate(segs):
+            anchor = _anchor_text(seg)
+            cls = classify_heading(anchor) if anchor else None
+            if cls is None:
+                if self.open_part is not None and whole_line and 0 < len(anchor.split()) <= 25:
+                    self.open_part.subtitle = f"{self.open_part.subtitle} {squash(anchor)}".strip()
+                    continue
+                break  # unnumbered bold text that is no subtitle: a lead-in, not a heading
+            if i > 0 and not whole_line:
+                break  # only the first bold segment of a paragraph can be its heading
+            numbered = True
+            h = _new_heading(cls, anchor, self.stack)
+            self.add(h)
+            self.stack.append(h)
+            self.open_part = h if cls[0] == "part" else None
+        if numbered:
+            if trailing:  # '**8. Mặt trận …** phát huy …': the paragraph starts here
+                self.open_part = None
+                self.seen_body = True
+            return True
+        if whole_line:
+            # an unnumbered bold or '#' line: the title block, or emphasis; not a section
+            if not self.headings and not self.seen_body:
+                self.title_lines.append(squash(clean(re.sub(r"\*{2,}", " ", line))))
+            return True
+        return False
+
+    def paragraph(self, line: str) -> None:
+        """A plain paragraph (or one led by unnumbered bold words): the first one, before any
+        heading, opens 'mo-dau'; any closes the title block and a part's subtitle."""
+        if not self.headings and not self.seen_body:
+            words = re.match(r"\s*((?:\S+\s+){0,4}\S+)", _anchor_text(line))
+            if words:
+                self.add(Heading("mo-dau", "Mở đầu", words.group(1).rstrip(",;:."), 1))
+        self.seen_body = True
+        self.open_part = None
 
 
 def _part_title(anchor: str, rest: str) -> str:

@@ -59,78 +59,108 @@ def split_html(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     text = text.strip()
     if utf16_len(text) <= limit:
         return [text] if visible_text(text).strip() else []
-    piece = max(1, limit // 16)  # longest run of text without a space, so a hard cut can fit anywhere
+    tokens = _split_tokens(text, max(1, limit // 16))
+    splitter = _HtmlSplitter(limit)
+    while tokens:
+        # a cut hands back the tokens after it: they start the next part
+        tokens.extendleft(reversed(splitter.take(tokens.popleft())))
+    splitter.emit(splitter.cur, splitter.stack)
+    return splitter.parts
+
+
+# An open tag: (tag name, opening tag as written)
+_Open = tuple[str, str]
+# A place a part may end: (index in the part, offset, open tags there, is a line break)
+_Break = tuple[int, int, tuple[_Open, ...], bool]
+
+
+def _split_tokens(text: str, piece: int) -> deque[str]:
+    """Tags, entities, line breaks, spaces and text; a run of text longer than ``piece`` (no space in
+    it) is cut into pieces, so a hard cut can fit anywhere."""
     tokens: deque[str] = deque()
     for tok in _TOKEN.findall(text):
         if len(tok) > piece and tok[0] not in "<&":
             tokens.extend(tok[i:i + piece] for i in range(0, len(tok), piece))
         else:
             tokens.append(tok)
-    parts: list[str] = []
-    stack: list[tuple[str, str]] = []  # (tag name, opening tag as written)
-    cur: list[str] = []
-    cur_len = 0
-    prefix_len = 0  # tokens of `cur` that only reopen tags
-    breaks: list[tuple[int, int, tuple[tuple[str, str], ...], bool]] = []  # (index, offset, stack, newline)
+    return tokens
 
-    def closers(st: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
-        return "".join(f"</{name}>" for name, _ in reversed(st))
 
-    def emit(body: list[str], st: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> None:
-        part = ("".join(body) + closers(st)).strip()
+def _stack_after(stack: list[_Open], tok: str) -> list[_Open]:
+    """The open tags after ``tok``: an opening tag is pushed, a closing one pops back to its opener
+    (one with no opener changes nothing); other tokens leave ``stack`` as it is (the same list)."""
+    m = _TAG.fullmatch(tok)
+    if not m:
+        return stack
+    name = m.group(2).lower()
+    if m.group(1):
+        idx = max((i for i, (n, _) in enumerate(stack) if n == name), default=None)
+        return stack[:idx] if idx is not None else stack
+    return [*stack, (name, tok)]
+
+
+def _pick_break(breaks: list[_Break], limit: int) -> _Break | None:
+    """Where to cut a full part: its last line break if at least a quarter into the part, else its
+    last space, else its last line break; None when it has neither (a cut between tokens)."""
+    newline = [b for b in breaks if b[3]]
+    spaces = [b for b in breaks if not b[3]]
+    if newline and newline[-1][1] >= limit // 4:
+        return newline[-1]
+    if spaces:
+        return spaces[-1]
+    return newline[-1] if newline else None
+
+
+def _closers(st: list[_Open] | tuple[_Open, ...]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(st))
+
+
+class _HtmlSplitter:
+    """`split_html`'s part being filled: its tokens, its length and open tags, where it may be cut."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.begin([])
+
+    def begin(self, st: list[_Open] | tuple[_Open, ...]) -> None:
+        """Start a new part that reopens the tags ``st``."""
+        self.stack = list(st)
+        self.cur = [raw for _, raw in self.stack]
+        self.cur_len = sum(utf16_len(t) for t in self.cur)
+        self.prefix_len = len(self.cur)  # tokens of `cur` that only reopen tags
+        self.breaks: list[_Break] = []
+
+    def emit(self, body: list[str], st: list[_Open] | tuple[_Open, ...]) -> None:
+        """Close the tags ``st`` after ``body`` and keep it as a part if it shows any text."""
+        part = ("".join(body) + _closers(st)).strip()
         if visible_text(part).strip():
-            parts.append(part)
+            self.parts.append(part)
 
-    def begin(st: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> None:
-        nonlocal stack, cur, cur_len, prefix_len, breaks
-        stack = list(st)
-        cur = [raw for _, raw in stack]
-        cur_len = sum(utf16_len(t) for t in cur)
-        prefix_len = len(cur)
-        breaks = []
-
-    begin([])
-    while tokens:
-        tok = tokens.popleft()
-        new_stack = stack
-        m = _TAG.fullmatch(tok)
-        if m:
-            name = m.group(2).lower()
-            if m.group(1):  # closing tag: pop back to the matching opener
-                idx = max((i for i, (n, _) in enumerate(stack) if n == name), default=None)
-                new_stack = stack[:idx] if idx is not None else stack
-            else:
-                new_stack = [*stack, (name, tok)]
+    def take(self, tok: str) -> list[str]:
+        """Add ``tok`` to the part; when it does not fit, end the part at the best break and return
+        the tokens to read again (those after the break, and ``tok``)."""
+        new_stack = _stack_after(self.stack, tok)
         size = utf16_len(tok)
-        if cur_len + size + utf16_len(closers(new_stack)) > limit and len(cur) > prefix_len:
-            newline = [b for b in breaks if b[3]]
-            spaces = [b for b in breaks if not b[3]]
-            choice = None
-            if newline and newline[-1][1] >= limit // 4:
-                choice = newline[-1]
-            elif spaces:
-                choice = spaces[-1]
-            elif newline:
-                choice = newline[-1]
+        if self.cur_len + size + utf16_len(_closers(new_stack)) > self.limit and len(self.cur) > self.prefix_len:
+            choice = _pick_break(self.breaks, self.limit)
             if choice is None:
-                emit(cur, stack)
+                self.emit(self.cur, self.stack)
                 rest = [tok]
-                resume: tuple[tuple[str, str], ...] | list[tuple[str, str]] = stack
+                resume: list[_Open] | tuple[_Open, ...] = self.stack
             else:
                 index, _, snapshot, _ = choice
-                emit(cur[:index], snapshot)
-                rest = cur[index + 1:] + [tok]
+                self.emit(self.cur[:index], snapshot)
+                rest = self.cur[index + 1:] + [tok]
                 resume = snapshot
-            tokens.extendleft(reversed(rest))
-            begin(resume)
-            continue
-        cur.append(tok)
-        cur_len += size
-        stack = new_stack
+            self.begin(resume)
+            return rest
+        self.cur.append(tok)
+        self.cur_len += size
+        self.stack = new_stack
         if tok in ("\n", " "):
-            breaks.append((len(cur) - 1, cur_len, tuple(stack), tok == "\n"))
-    emit(cur, stack)
-    return parts
+            self.breaks.append((len(self.cur) - 1, self.cur_len, tuple(self.stack), tok == "\n"))
+        return []
 
 
 def page_html(title: str, lines: list[str], *, page: int, pages: int, total: int, first_number: int,

@@ -2,20 +2,17 @@
 
 Commands: ``/theodoi [mã | tất cả]`` (subscribe), ``/dangtheodoi`` (list, change, cancel),
 ``/huytheodoi [số | tất cả]`` (cancel); the "🔔 Theo dõi" button on a target answer starts the same
-flow (the ``Services.follow`` hook).
+flow (the ``Services.follow`` hook). This module also holds the flow's texts, keyboards and views.
 
-Callback data: :mod:`bot.transports.telegram.reminder_callbacks`. The rules (validation, ownership,
-schedules, the notices about removed targets) are in :mod:`bot.services.subscriptions`; the job
-and the registration in :mod:`bot.transports.telegram.reminder_job`.
+The buttons' handlers: :mod:`bot.transports.telegram.reminder_buttons`; their callback data:
+:mod:`bot.transports.telegram.reminder_callbacks`. The rules (validation, ownership, schedules, the
+notices about removed targets) are in :mod:`bot.services.subscriptions`; the job and the
+registration in :mod:`bot.transports.telegram.reminder_job`.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
@@ -23,24 +20,16 @@ from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
 from bot.services.subscriptions import SubscriptionService
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
+from bot.transports.telegram.handlers import Context, ack, services
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.reminder_callbacks import (
     ALL_WORDS,
-    CANCEL_RE,
-    EDIT_RE,
-    MENU_RE,
-    NEW_RE,
     Step,
     Subject,
-    subject_from,
     target_sections,
     target_subject,
 )
 from bot.transports.telegram.shared import resolve_target, unknown_target_text
-
-log = logging.getLogger(__name__)
-
 
 # -- texts (Vietnamese, HTML) -----------------------------------------------------------------
 
@@ -162,35 +151,11 @@ def step_text(what: str, step: Step, tz: str) -> str:
 # -- helpers -------------------------------------------------------------------------------
 
 
-async def _edit(update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Show ``text`` in place of the message the button is on (a new message if it cannot be edited)."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return  # a double tap
-        log.info("cannot edit the message (%s); sending a new one", exc.message)
-        await send_html(context, chat.id, text, markup)
-
-
 def subscriptions(context: Context) -> SubscriptionService:
     """The subscription service of the running application (set by ``reminder_job.register``)."""
     subscriptions = context.bot_data.subscriptions
     assert subscriptions is not None, "reminder_job.register sets bot_data.subscriptions"
     return subscriptions
-
-
-def _when(at: datetime) -> str:
-    return f"{WEEKDAYS_VI[at.weekday()]} {at:%d/%m/%Y} lúc {at:%H:%M}"
-
-
-async def _next_line(context: Context, sub: Subscription) -> str:
-    """'Lần nhắc tới: …', or 'sent now' when this period's time has passed and nothing went out."""
-    at = await subscriptions(context).next_reminder(sub)
-    return NEXT_NOW if at is None else NEXT_AT.format(at=_when(at))
 
 
 def notice_text(sub: Subscription, old_title: str | None) -> str:
@@ -300,110 +265,3 @@ async def cancel_command(update: Update, context: Context) -> None:
     sub = subs[int(number) - 1]
     await subscribed.cancel(chat.id, sub.id)
     await message.reply_text(CANCELLED_ONE.format(what=escape(subject_label(svc.answers, sub.scope, sub.ref))))
-
-
-# -- buttons -------------------------------------------------------------------------------
-
-
-async def menu_button(update: Update, context: Context) -> None:
-    """``f:R`` / ``f:T`` / ``f:S``: the menu, the targets or the sections."""
-    query = update.callback_query
-    m = MENU_RE.match(query.data or "") if query else None
-    if m is None:
-        await stale(update, context)
-        return
-    answers = services(context).answers
-    if m.group(1) == "R":
-        await _edit(update, context, WHAT.format(ty=answers.target_year), menu_markup())
-    elif m.group(1) == "T":
-        await _edit(update, context, WHAT_TARGET, targets_markup(answers))
-    else:
-        await _edit(update, context, WHAT_SECTION, sections_markup(answers))
-    await ack(context, query)
-
-
-async def new_button(update: Update, context: Context) -> None:
-    """``f:<scope>:<ref>…``: the next step of a new subscription, or saving it."""
-    query, chat = update.callback_query, update.effective_chat
-    m = NEW_RE.match(query.data or "") if query else None
-    svc = services(context)
-    subject = subject_from(svc.answers, m.group(1), m.group(2)) if m else None
-    step = Step.parse(m.group(3), m.group(4), m.group(5)) if m else None
-    if subject is None or step is None or chat is None:
-        await stale(update, context)
-        return
-    what = subject_label(svc.answers, subject.scope, subject.ref)
-    tz = svc.settings.timezone
-    if step.hour is None:
-        await _edit(update, context, step_text(what, step, tz), step_markup(subject.data, step))
-        await ack(context, query)
-        return
-    done = await subscriptions(context).subscribe(chat.id, subject.scope, subject.ref, step.schedule(),
-                                                  chat_type=chat.type, title=chat.title, username=chat.username)
-    await _saved(update, context, RESCHEDULED if done.rescheduled else SUBSCRIBED, what, done.subscription, tz)
-
-
-async def _saved(update: Update, context: Context, template: str, what: str, sub: Subscription, tz: str) -> None:
-    """Show the saved schedule (and when the next reminder comes) in place of the step message."""
-    text = "\n".join([
-        template.format(what=escape(what), schedule=escape(describe(sub)), tz=escape(tz)),
-        await _next_line(context, sub),
-        SEE_LIST,
-    ])
-    await _edit(update, context, text)
-    await ack(context, update.callback_query, TOAST_SAVED)
-
-
-async def change_button(update: Update, context: Context) -> None:
-    """``e:<id>…``: change a subscription's schedule, step by step."""
-    query, chat = update.callback_query, update.effective_chat
-    m = EDIT_RE.match(query.data or "") if query else None
-    step = Step.parse(m.group(2), m.group(3), m.group(4)) if m else None
-    if m is None or step is None or chat is None:
-        await stale(update, context)
-        return
-    svc, subscribed = services(context), subscriptions(context)
-    sub = await subscribed.owned(chat.id, int(m.group(1)))
-    if sub is None:
-        await stale(update, context, GONE_SUBSCRIPTION)
-        return
-    what = subject_label(svc.answers, sub.scope, sub.ref)
-    tz = svc.settings.timezone
-    prefix = f"e:{sub.id}"
-    if step.cadence is None:
-        # From the list: a new message for the change, so the list stays readable.
-        await ack(context, query)
-        await context.bot.send_message(chat.id, step_text(what, step, tz), reply_markup=step_markup(prefix, step))
-        return
-    if step.hour is None:
-        await _edit(update, context, step_text(what, step, tz), step_markup(prefix, step))
-        await ack(context, query)
-        return
-    updated = await subscribed.reschedule(chat.id, sub.id, step.schedule())
-    if updated is None:
-        await stale(update, context, GONE_SUBSCRIPTION)
-        return
-    await _saved(update, context, RESCHEDULED, what, updated, tz)
-
-
-async def cancel_button(update: Update, context: Context) -> None:
-    """``x:<id>`` / ``x:all``: cancel, then show what is left."""
-    query, chat = update.callback_query, update.effective_chat
-    m = CANCEL_RE.match(query.data or "") if query else None
-    if m is None or chat is None:
-        await stale(update, context)
-        return
-    svc, subscribed = services(context), subscriptions(context)
-    if m.group(1) == "all":
-        n = await subscribed.cancel_all(chat.id)
-        header = CANCELLED_ALL.format(n=n) if n else NOTHING_TO_CANCEL
-    else:
-        sub = await subscribed.cancel(chat.id, int(m.group(1)))
-        if sub is None:
-            await stale(update, context, GONE_SUBSCRIPTION)
-            return
-        header = CANCELLED_ONE.format(what=subject_label(svc.answers, sub.scope, sub.ref))
-    subs = await subscribed.of_chat(chat.id)
-    text, markup = list_view(svc.answers, subs, svc.settings.timezone, header=header)
-    await _edit(update, context, text, markup)
-    await ack(context, query, TOAST_CANCELLED)

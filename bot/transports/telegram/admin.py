@@ -34,7 +34,7 @@ from bot.normalize import format_number
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
 from bot.transports.telegram import callbacks
 from bot.transports.telegram.formatting import escape, truncate
-from bot.transports.telegram.handlers import Context, ack, send_html, services, services_of
+from bot.transports.telegram.handlers import Context, ack, edit_or_send, send_html, services, services_of
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.reminder_job import start_notices
 from bot.transports.telegram.shared import admin_only, audit
@@ -157,13 +157,13 @@ async def confirm_button(update: Update, context: Context) -> None:
     if verb == "no":
         text = CANCELLED if await admin.cancel(token) else CONFIRM_GONE
         await audit(update, context, "reload-confirm", f"cancel {token}: {text}")
-        await query.edit_message_text(text)
+        await edit_or_send(update, context, text)
         return
     old_kb = services(context).answers.kb
     report = await admin.confirm(token)
     notified = await _after_reload(context.application, report, old_kb)
     await audit(update, context, "reload-confirm", f"apply {token}: {_detail(report)}")
-    await query.edit_message_text(report_html(report, notified) if report.ok else CONFIRM_GONE)
+    await edit_or_send(update, context, report_html(report, notified) if report.ok else CONFIRM_GONE)
 
 
 async def reload_on_signal(application: Application) -> ReloadReport:

@@ -4,19 +4,22 @@ restart and after the conversation moved on."""
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.knowledge.schema import Target
 from bot.transports.telegram import callbacks, texts
-from bot.transports.telegram.handlers import Context, ack, send_answer, send_html, send_page, services, stale
+from bot.transports.telegram.handlers import (
+    Context,
+    ack,
+    edit_or_send,
+    send_answer,
+    send_html,
+    services,
+    stale,
+)
 from bot.transports.telegram.keyboards import entry_markup, parse_list, parse_prefixed
 from bot.transports.telegram.lists import render
-
-log = logging.getLogger(__name__)
 
 
 async def answer_button(update: Update, context: Context) -> None:
@@ -56,13 +59,7 @@ async def list_button(update: Update, context: Context) -> None:
         await stale(update, context)
         return
     await ack(context, query)
-    try:
-        await query.edit_message_text(page.text, reply_markup=page.markup)
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return  # a double tap: the page is already shown
-        log.info("cannot edit list message (%s); sending the page instead", exc.message)
-        await send_page(context, chat.id, page)
+    await edit_or_send(update, context, page.text, page.markup)
 
 
 async def follow_button(update: Update, context: Context) -> None:

@@ -11,12 +11,10 @@ Records are appended; a correction is a new record.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import date, timedelta
 
 from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -36,7 +34,7 @@ from bot.services.progress import (
 )
 from bot.transports.telegram import callbacks, groups
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
+from bot.transports.telegram.handlers import Context, ack, edit_or_send, services, stale
 from bot.transports.telegram.keyboards import button
 from bot.transports.telegram.progress import button_target, status_html, value_text
 from bot.transports.telegram.shared import (
@@ -47,8 +45,6 @@ from bot.transports.telegram.shared import (
     today,
     unknown_target_text,
 )
-
-log = logging.getLogger(__name__)
 
 # -- texts (Vietnamese, HTML) -----------------------------------------------------------------
 
@@ -244,7 +240,7 @@ async def confirm_button(update: Update, context: Context) -> None:
     if query is None or chat is None:
         return
     if query.data == "cn":
-        await _edit(update, context, CANCELLED)
+        await edit_or_send(update, context, CANCELLED)
         await ack(context, query)
         return
     answers = services(context).answers
@@ -268,26 +264,15 @@ async def confirm_button(update: Update, context: Context) -> None:
             raise ValueError(query.data)
         day = parse_as_of(day.isoformat(), target, today(context))  # still not in the future
     except ValueError as exc:  # ProgressInputError included (e.g. the date is now in the future)
-        await _edit(update, context, escape(str(exc)) if isinstance(exc, ProgressInputError) else CANCELLED)
+        await edit_or_send(update, context, escape(str(exc)) if isinstance(exc, ProgressInputError) else CANCELLED)
         await ack(context, query)
         return
     done[key] = None
     while len(done) > 1000:
         del done[next(iter(done))]
-    await _edit(update, context, await record(update, context, target, value, day,
+    await edit_or_send(update, context, await record(update, context, target, value, day,
                                               source=f"confirm:{key[0]}:{key[1]}"))
     await ack(context, query)
-
-
-async def _edit(update: Update, context: Context, text: str) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
-        return
-    try:
-        await query.edit_message_text(text)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            await send_html(context, chat.id, text)
 
 
 def register(application: Application) -> None:

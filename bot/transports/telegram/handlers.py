@@ -181,6 +181,21 @@ async def send_page(context: Context, chat_id: int, page: Page, reply_to: Messag
     await send_html(context, chat_id, page.text, page.markup, reply_to)
 
 
+async def edit_or_send(update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Show ``text`` in place of the message the pressed button is on; a new message when that one
+    cannot be edited (too old, deleted), nothing when it already shows ``text`` (a double tap)."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        log.info("cannot edit the message (%s); sending a new one", exc.message)
+        await send_html(context, chat.id, text, markup)
+
+
 async def stale(update: Update, context: Context, message: str = texts.STALE_BUTTON_MESSAGE) -> None:
     """A button whose data is forged or names something that is gone: a toast and a short message.
     The one reply for every such button (also the catch-all of :func:`register_fallbacks`)."""

@@ -9,16 +9,14 @@ one step at a time and saves it; ``e:<id>…`` changes a schedule the same way (
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
 from bot.transports.telegram.formatting import escape
-from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
+from bot.transports.telegram.handlers import Context, ack, edit_or_send, services, stale
 from bot.transports.telegram.reminder_callbacks import CANCEL_RE, EDIT_RE, MENU_RE, NEW_RE, Step, subject_from
 from bot.transports.telegram.reminders import (
     CANCELLED_ALL,
@@ -45,22 +43,6 @@ from bot.transports.telegram.reminders import (
     targets_markup,
 )
 
-log = logging.getLogger(__name__)
-
-
-async def _edit(update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Show ``text`` in place of the message the button is on (a new message if it cannot be edited)."""
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None:
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return  # a double tap
-        log.info("cannot edit the message (%s); sending a new one", exc.message)
-        await send_html(context, chat.id, text, markup)
-
 
 def _when(at: datetime) -> str:
     return f"{WEEKDAYS_VI[at.weekday()]} {at:%d/%m/%Y} lúc {at:%H:%M}"
@@ -81,11 +63,11 @@ async def menu_button(update: Update, context: Context) -> None:
         return
     answers = services(context).answers
     if m.group(1) == "R":
-        await _edit(update, context, WHAT.format(ty=answers.target_year), menu_markup())
+        await edit_or_send(update, context, WHAT.format(ty=answers.target_year), menu_markup())
     elif m.group(1) == "T":
-        await _edit(update, context, WHAT_TARGET, targets_markup(answers))
+        await edit_or_send(update, context, WHAT_TARGET, targets_markup(answers))
     else:
-        await _edit(update, context, WHAT_SECTION, sections_markup(answers))
+        await edit_or_send(update, context, WHAT_SECTION, sections_markup(answers))
     await ack(context, query)
 
 
@@ -102,7 +84,7 @@ async def new_button(update: Update, context: Context) -> None:
     what = subject_label(svc.answers, subject.scope, subject.ref)
     tz = svc.settings.timezone
     if step.hour is None:
-        await _edit(update, context, step_text(what, step, tz), step_markup(subject.data, step))
+        await edit_or_send(update, context, step_text(what, step, tz), step_markup(subject.data, step))
         await ack(context, query)
         return
     done = await subscriptions(context).subscribe(chat.id, subject.scope, subject.ref, step.schedule(),
@@ -117,7 +99,7 @@ async def _saved(update: Update, context: Context, template: str, what: str, sub
         await _next_line(context, sub),
         SEE_LIST,
     ])
-    await _edit(update, context, text)
+    await edit_or_send(update, context, text)
     await ack(context, update.callback_query, TOAST_SAVED)
 
 
@@ -143,7 +125,7 @@ async def change_button(update: Update, context: Context) -> None:
         await context.bot.send_message(chat.id, step_text(what, step, tz), reply_markup=step_markup(prefix, step))
         return
     if step.hour is None:
-        await _edit(update, context, step_text(what, step, tz), step_markup(prefix, step))
+        await edit_or_send(update, context, step_text(what, step, tz), step_markup(prefix, step))
         await ack(context, query)
         return
     updated = await subscribed.reschedule(chat.id, sub.id, step.schedule())
@@ -172,5 +154,5 @@ async def cancel_button(update: Update, context: Context) -> None:
         header = CANCELLED_ONE.format(what=subject_label(svc.answers, sub.scope, sub.ref))
     subs = await subscribed.of_chat(chat.id)
     text, markup = list_view(svc.answers, subs, svc.settings.timezone, header=header)
-    await _edit(update, context, text, markup)
+    await edit_or_send(update, context, text, markup)
     await ack(context, query, TOAST_CANCELLED)

@@ -84,3 +84,9 @@ def format_number(value: float) -> str:
     if abs(value - round(value)) < 1e-9:
         return f"{int(round(value)):,}".replace(",", ".")
     return f"{value:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".").rstrip("0").rstrip(",")
+
+
+def format_value(value: float, unit: str) -> str:
+    """A number with its unit: '1.250 đảng viên', '45%', '12' (no unit)."""
+    suffix = "%" if unit == "%" else (f" {unit}" if unit else "")
+    return f"{format_number(value)}{suffix}"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.engine.codes import code_parts, find_refs
 from bot.engine.engine import Engine
 from bot.engine.text import Lexicon, analyse, number_words
-from bot.normalize import fold, numbers_in, parse_number
+from bot.normalize import fold, format_number, format_value, numbers_in, parse_number
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
@@ -57,6 +57,15 @@ def test_fold_nfd_input_equals_nfc() -> None:
 @pytest.mark.parametrize(("text", "value"), [("3.482", 3482), ("117,2%", 117.2), ("05", 5), ("1.129", 1129)])
 def test_parse_number(text: str, value: float) -> None:
     assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (3482, "đảng viên", "3.482 đảng viên"), (1234567, "", "1.234.567"), (85, "%", "85%"),
+    (21.05, "", "21,05"), (117.2, "%", "117,2%"), (0.5, "tỷ đồng", "0,5 tỷ đồng"),
+])
+def test_format_value_writes_numbers_the_way_the_report_does(value: float, unit: str, text: str) -> None:
+    assert format_value(value, unit) == text
+    assert parse_number(format_number(value)) == value  # the form reads back as the same number
 
 
 def test_numbers_in_range() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.knowledge.schema import Target
-from bot.normalize import format_number, parse_number
+from bot.normalize import format_value, parse_number
 from bot.services.storage import ProgressRecord
 
 AHEAD, ON_TRACK, BEHIND, NO_DATA = "ahead", "on_track", "behind", "no_data"
@@ -71,16 +71,15 @@ def bar(percent: float, width: int = 10) -> str:
 
 def status_lines(st: ProgressStatus) -> list[str]:
     """The status of one target as reply lines (plain text; escape for HTML)."""
-    unit = "%" if st.unit == "%" else f" {st.unit}".rstrip()
-    lines = [f"{st.target.title}", f"Chỉ tiêu: {format_number(st.goal)}{unit}"]
+    lines = [f"{st.target.title}", f"Chỉ tiêu: {format_value(st.goal, st.unit)}"]
     if st.latest is None:
         lines.append("Chưa có số liệu tiến độ.")
         return lines
     r = st.latest
-    lines.append(f"Mới nhất: {format_number(r.value)}{unit} (ngày {r.as_of:%d/%m/%Y})")
+    lines.append(f"Mới nhất: {format_value(r.value, st.unit)} (ngày {r.as_of:%d/%m/%Y})")
     lines.append(f"{bar(st.percent_of_goal or 0.0)} chỉ tiêu")
     lines.append(
-        f"Theo tiến độ đều cả năm, đến ngày này cần khoảng {format_number(round(st.expected_value or 0, 1))}{unit}: "
+        f"Theo tiến độ đều cả năm, đến ngày này cần khoảng {format_value(round(st.expected_value or 0, 1), st.unit)}: "
         f"{VERDICT_VI[st.verdict]}."
     )
     return lines

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Target
-from bot.normalize import format_number
+from bot.normalize import format_value
 from bot.services.progress import bar, compute_status
 from bot.services.schedule import due_period
 from bot.services.sending import (
@@ -82,12 +82,11 @@ def reminder_text(targets: list[Target], latest: dict, kb: KnowledgeBase) -> str
     for t in targets:
         records = [latest[t.id]] if t.id in latest else []
         st = compute_status(t, records)
-        unit = "%" if st.unit == "%" else f" {st.unit}"
         if st.latest is None:
             lines.append(f"• {t.title}: chưa có số liệu (chỉ tiêu {kb.figure(t)})")
         else:
             lines.append(
-                f"• {t.title}: {format_number(st.latest.value)}{unit} ngày {st.latest.as_of:%d/%m}"
+                f"• {t.title}: {format_value(st.latest.value, st.unit)} ngày {st.latest.as_of:%d/%m}"
                 f" — {bar(st.percent_of_goal or 0)}"
             )
     lines.append("Xem chi tiết: /tiendo; đổi lịch nhắc: /dangtheodoi")

@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot.knowledge.schema import Target
+from bot.normalize import format_value
 from bot.services.answers import AnswerService
 from bot.services.progress import (
     ProgressInputError,
@@ -36,7 +37,7 @@ from bot.transports.telegram import callbacks, groups
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, edit_or_send, services, stale
 from bot.transports.telegram.keyboards import button
-from bot.transports.telegram.progress import button_target, status_html, value_text
+from bot.transports.telegram.progress import button_target, status_html
 from bot.transports.telegram.shared import (
     admin_only,
     audit,
@@ -114,7 +115,7 @@ async def record(update: Update, context: Context, target: Target, value: float,
     await audit(update, context, "capnhat", f"{target.id} = {value:g} @ {day.isoformat()}")
     st = compute_status(target, await svc.storage.progress_for(target.id))
     number = target_number(svc.answers, target)
-    parts = [RECORDED.format(value=escape(value_text(value, target.unit)), day=f"{day:%d/%m/%Y}"),
+    parts = [RECORDED.format(value=escape(format_value(value, target.unit)), day=f"{day:%d/%m/%Y}"),
              status_html(st, number)]
     if number:
         parts.append(SEE_CHART.format(n=number))
@@ -226,7 +227,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
     if data is None:
         await message.reply_text(TOO_LONG)
         raise ApplicationHandlerStop
-    text = CONFIRM.format(title=escape(target.title), value=escape(value_text(value, target.unit)),
+    text = CONFIRM.format(title=escape(target.title), value=escape(format_value(value, target.unit)),
                           day=f"{day:%d/%m/%Y}")
     markup = InlineKeyboardMarkup([[button(BTN_YES, data), button(BTN_NO, "cn")]])
     await message.reply_text(text, reply_markup=markup)

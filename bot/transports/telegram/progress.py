@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.knowledge.schema import Target
-from bot.normalize import format_number
+from bot.normalize import format_value
 from bot.services.progress import (
     ProgressStatus,
     bar,
@@ -52,16 +52,6 @@ _CHART_LOCK = threading.Lock()  # pyplot is not thread-safe: one chart at a time
 
 
 # -- formatting ------------------------------------------------------------------------------
-
-
-def unit_suffix(unit: str) -> str:
-    """'%' or ' đảng viên' (after a number)."""
-    return "%" if unit == "%" else (f" {unit}" if unit else "")
-
-
-def value_text(value: float, unit: str) -> str:
-    """'1.250 đảng viên', '45%'."""
-    return f"{format_number(value)}{unit_suffix(unit)}"
 
 
 def status_html(st: ProgressStatus, number: int | None) -> str:
@@ -111,7 +101,7 @@ async def overview(context: Context) -> tuple[str, InlineKeyboardMarkup]:
             state = OVERVIEW_NO_DATA
         else:
             st = compute_status(t, [rec])
-            state = f"{bar(st.percent_of_goal or 0.0)} ({value_text(rec.value, t.unit)}, {rec.as_of:%d/%m})"
+            state = f"{bar(st.percent_of_goal or 0.0)} ({format_value(rec.value, t.unit)}, {rec.as_of:%d/%m})"
         lines.append(escape(OVERVIEW_ITEM.format(n=n, title=t.title, state=state)))
         rows.append([button(BTN_CHART.format(n=n, title=t.title), f"g:{answers.refs.ref(t.id)}")])
     lines.append(OVERVIEW_FOOTER)

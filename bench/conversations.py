@@ -29,12 +29,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from bot.engine.build import build_engine
 from bot.engine.engine import Engine
 from bot.engine.followup import Context
 from bot.knowledge.base import load_base
 from bot.knowledge.source import DEFAULT_REPORT
 from bot.services.conversations import DEFAULT_MAX_ENTRIES, ConversationStore, Key
+from bot.services.loading import build_engine
 
 DIALOGUES = Path("../shared/eval/dialogues-dev.jsonl")
 

@@ -455,9 +455,9 @@ def _real_base(kb: KnowledgeBase, rows: list[dict], judge) -> dict[str, float]:
 def _passages(kb: KnowledgeBase) -> list | None:
     """The report's sentences, as the bot indexes them (REPORT_PATH or the default report); None
     when the report is missing (the engine then answers from the base alone)."""
-    from bot.engine.build import report_path
     from bot.knowledge.passages import read_passages
     from bot.knowledge.source import SourceError
+    from bot.services.loading import report_path
 
     try:
         return read_passages(report_path(None), kb)

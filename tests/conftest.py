@@ -52,8 +52,8 @@ REPORT = Path(_ROOT).parent / "shared" / "source" / "000_ffa3f5d343d508a7.txt"
 
 def build_full_engine() -> Any:
     """The engine over the real `knowledge/` with the report's sentences (as the bot runs)."""
-    from bot.engine.build import build_engine
     from bot.knowledge.base import load_base
+    from bot.services.loading import build_engine
 
     engine, _ = build_engine(load_base(Path(_ROOT) / "knowledge"), REPORT)
     return engine

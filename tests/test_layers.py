@@ -54,3 +54,18 @@ def test_the_bot_package_never_imports_bench() -> None:
 def test_the_checker_sees_lazy_imports() -> None:
     """The checker itself: an import inside a function counts."""
     assert "bot.cli" in imports(BOT / "commands.py")  # imported inside functions only
+
+
+IO_MODULES = ("os", "pathlib", "io", "shutil", "sqlite3", "aiosqlite", "asyncio", "subprocess", "socket", "httpx")
+
+
+def test_the_engine_does_no_io() -> None:
+    """The engine is pure: it reads no file and opens nothing (building one from files is
+    services.loading's job)."""
+    bad = []
+    for path in sorted((BOT / "engine").rglob("*.py")):
+        bad += [f"{path.name} imports {n}" for n in imports(path) if n.split(".")[0] in IO_MODULES]
+        calls = ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        bad += [f"{path.name} calls open()" for c in calls
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == "open"]
+    assert bad == []

@@ -8,16 +8,19 @@ from, and the base in service keeps answering.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine.build import NO_REPORT, STATEMENTS_OFF
 from bot.engine.engine import Engine
-from bot.knowledge.base import load_base
+from bot.knowledge.base import KnowledgeBase, load_base
 from bot.knowledge.errors import KnowledgeError
-from bot.knowledge.passages import build_passages
+from bot.knowledge.passages import build_passages, read_passages
 from bot.knowledge.provenance import verify_against_report
+from bot.knowledge.source import DEFAULT_REPORT, SourceError
 
+NO_REPORT = "không có REPORT_PATH: tắt trả lời trích nguyên văn"
+STATEMENTS_OFF = "không đọc được báo cáo ({reason}): chỉ trả lời từ cơ sở tri thức, tắt trả lời trích nguyên văn"
 UNCHECKED = "; chưa đối chiếu được số liệu với báo cáo"
 
 
@@ -47,3 +50,21 @@ def load_engine(directory: Path, report: Path | None, overrides: dict[str, str] 
     if verified.report is None:
         return Loaded(Engine(kb), STATEMENTS_OFF.format(reason=verified.unreadable) + UNCHECKED)
     return Loaded(Engine(kb, build_passages(verified.report)))
+
+
+def report_path(value: str | os.PathLike[str] | None = None) -> Path:
+    """The report file: the given value, else $REPORT_PATH, else the shared copy."""
+    return Path(value or os.environ.get("REPORT_PATH") or DEFAULT_REPORT)
+
+
+def build_engine(kb: KnowledgeBase, report: Path | None) -> tuple[Engine, str | None]:
+    """The engine over an already loaded `kb` with the report's sentences, without checking its
+    figures against the report (tests and benchmarks; serving goes through :func:`load_engine`).
+    Returns (engine, warning): the warning says in one line why statements are off, else None."""
+    if report is None:
+        return Engine(kb), NO_REPORT
+    try:
+        passages = read_passages(report, kb)
+    except SourceError as exc:
+        return Engine(kb), STATEMENTS_OFF.format(reason=str(exc))
+    return Engine(kb, passages), None

@@ -77,3 +77,11 @@ def numbers_in(text: str) -> list[float]:
         if value is not None:
             out.append(value)
     return out
+
+
+_YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
+
+
+def years_in(text: str) -> set[int]:
+    """Years written in a text (bare or inside dates)."""
+    return {int(y) for y in _YEAR.findall(text)}

@@ -12,7 +12,7 @@ import numpy as np
 from bot.engine.text import Lexicon
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import Document, Entry, Indicator, Target
-from bot.normalize import fold, nfc_lower, strip_diacritics
+from bot.normalize import fold, nfc_lower, strip_diacritics, years_in
 
 # Words that carry no subject: question words and function words. IDF takes care of the rest
 # ("đảng" appears everywhere and so weighs little).
@@ -21,14 +21,8 @@ STOPWORDS = frozenset(
     nhe oi hay hoac roi se boi vi nen sao ai bay gio xin toi""".split()
 )
 _MONEY_UNIT = re.compile(r"\b(ty|trieu|nghin)? ?dong\b(?! chi)")
-_YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
 
 FIELD_WEIGHTS = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "name": 0.8, "meta": 0.6, "subject": 0.55, "section": 0.3}
-
-
-def years_in(text: str) -> set[int]:
-    """Years written in a text (bare or inside dates)."""
-    return {int(y) for y in _YEAR.findall(text)}
 
 
 @dataclass

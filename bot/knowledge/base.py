@@ -25,7 +25,6 @@ from bot.knowledge.schema import (
     Entry,
     Exclusion,
     ExclusionsFile,
-    Fact,
     Indicator,
     Section,
     SectionsFile,
@@ -111,10 +110,10 @@ class KnowledgeBase:
         e = self.entries.get(entry_id) if entry_id else None
         return e if isinstance(e, Target) and e.is_target_for(self.target_year) else None
 
-    def fact(self, entry_id: str | None) -> Fact | None:
+    def fact(self, entry_id: str | None) -> Indicator | Target | None:
         """The result or target with this id, or None (no such entry, or a document)."""
         e = self.entries.get(entry_id) if entry_id else None
-        return e if isinstance(e, Fact) else None
+        return e if isinstance(e, Indicator | Target) else None
 
     def document(self, entry_id: str | None) -> Document | None:
         """The document with this id, or None (no such entry, or not a document)."""

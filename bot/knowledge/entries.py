@@ -35,6 +35,11 @@ class EntryBase(Strict):
         """True for a target of that year (a result or a document never is one)."""
         return False
 
+    def fits_report_year(self, year: int, result_year: int, target_year: int, asked: set[int]) -> bool:
+        """True when a question naming `year` (among the years `asked`) may be about the entry
+        though its words do not name that year: a result, asked with the result year."""
+        return year == result_year
+
     def section_ids(self) -> list[str]:
         """The sections the entry belongs to."""
         return [self.section]
@@ -62,8 +67,6 @@ class Fact(EntryBase):
     if TYPE_CHECKING:  # fields of both kinds (declared by each, with its own constraints)
         figures: list[Figure]
         year: int
-
-        def figure_lines(self, target_year: int) -> list[str]: ...
 
     def figure_texts(self) -> list[str]:
         """The figures as written: what a reply marks in the report's sentence."""
@@ -186,6 +189,10 @@ class Target(Fact):
         """True when the target is set for that year."""
         return self.year == year
 
+    def fits_report_year(self, year: int, result_year: int, target_year: int, asked: set[int]) -> bool:
+        """A target of the target year, asked with the result year beside the target year."""
+        return year == result_year and self.year == target_year and target_year in asked
+
     def period_label(self, target_year: int) -> str:
         """'chỉ tiêu năm 2024' for the report's target year, 'kế hoạch năm 2023' for an earlier plan."""
         return f"{self.plan_word(target_year).lower()} năm {self.year}"
@@ -279,6 +286,10 @@ class Document(Strict):
     def is_target_for(self, year: int) -> bool:
         """Never: a document is not a target."""
         return False
+
+    def fits_report_year(self, year: int, result_year: int, target_year: int, asked: set[int]) -> bool:
+        """A document, asked with either year of the report."""
+        return year in (result_year, target_year)
 
     def section_ids(self) -> list[str]:
         """Every section that cites the document, once each, in citation order."""

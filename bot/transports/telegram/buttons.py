@@ -10,7 +10,6 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.knowledge.schema import Target
 from bot.transports.telegram import callbacks, texts
 from bot.transports.telegram.handlers import Context, ack, send_answer, send_html, send_page, services, stale
 from bot.transports.telegram.keyboards import entry_markup, parse_list, parse_prefixed
@@ -70,8 +69,8 @@ async def follow_button(update: Update, context: Context) -> None:
     query = update.callback_query
     svc = services(context)
     target_id = svc.answers.refs.resolve(parse_prefixed(query.data or "", "sub") or "") if query else None
-    target = svc.answers.get(target_id) if target_id else None
-    if not isinstance(target, Target):
+    target = svc.answers.kb.target(target_id)
+    if target is None:
         await stale(update, context)
         return
     await svc.follow(update, context, target)

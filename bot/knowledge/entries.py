@@ -35,11 +35,6 @@ class EntryBase(Strict):
         """True for a target of that year (a result or a document never is one)."""
         return False
 
-    def fits_report_year(self, year: int, result_year: int, target_year: int, asked: set[int]) -> bool:
-        """True when a question naming `year` (among the years `asked`) may be about the entry
-        though its words do not name that year: a result, asked with the result year."""
-        return year == result_year
-
     def section_ids(self) -> list[str]:
         """The sections the entry belongs to."""
         return [self.section]
@@ -89,7 +84,7 @@ class Fact(EntryBase):
         return "; ".join(f.display() for f in self.figures if f.text not in said)
 
     def years(self) -> set[int]:
-        """The years the entry states: its own and the ones its figures name (a date)."""
+        """The years the entry states: its own and the ones its figures name ('2025 - 2030')."""
         return {self.year} | years_in(" ".join(f.text for f in self.figures))
 
 
@@ -113,6 +108,11 @@ class Indicator(Fact):
     def period_label(self, target_year: int) -> str:
         """The period the result covers ('năm 2023', 'tính đến 31/10/2023')."""
         return self.period
+
+    def fits_report_year(self, year: int, result_year: int, target_year: int, asked: set[int]) -> bool:
+        """True when a question naming `year` (among the years `asked`) may be about the entry
+        though its words do not name that year: a result, asked with the result year."""
+        return year == result_year
 
     def label(self, target_year: int) -> str:
         """A short label for a button or a numbered choice: 'title (period)'."""

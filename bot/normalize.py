@@ -90,3 +90,11 @@ def format_value(value: float, unit: str) -> str:
     """A number with its unit: '1.250 đảng viên', '45%', '12' (no unit)."""
     suffix = "%" if unit == "%" else (f" {unit}" if unit else "")
     return f"{format_number(value)}{suffix}"
+
+
+_YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
+
+
+def years_in(text: str) -> set[int]:
+    """Years written in a text (bare or inside dates)."""
+    return {int(y) for y in _YEAR.findall(text)}

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.schema import Document, Entry, Figure, Indicator, Target
+from bot.knowledge.schema import Entry, Indicator, Target
 
 NOT_FOUND = "Chưa tìm thấy nội dung này trong báo cáo."
 NOT_FOUND_HINT = "Bạn có thể xem /chitieu (các chỉ tiêu), /ketqua (các kết quả) hoặc /vanban (văn bản được trích dẫn)."
@@ -108,14 +108,6 @@ def quote_excerpt(sentence: str, figure: str) -> str:
     return ("…" if keep[0] > 0 else "") + text + ("…" if keep[-1] < len(clauses) - 1 else "")
 
 
-def _period(kb: KnowledgeBase, e: Entry) -> str:
-    if isinstance(e, Indicator):
-        return e.period
-    if isinstance(e, Target):
-        return f"chỉ tiêu năm {e.year}" if e.year == kb.target_year else f"kế hoạch năm {e.year}"
-    return ""
-
-
 def answer_reply(kb: KnowledgeBase, e: Entry, quote: str | None = None) -> Reply:
     """The reply for one entry: subject, figure with unit, period and plan, the linked entry, the
     report's sentence, source."""
@@ -127,7 +119,7 @@ def answer_reply(kb: KnowledgeBase, e: Entry, quote: str | None = None) -> Reply
 
 
 def _figure_marks(text: str, e: Entry) -> list[tuple[int, int]]:
-    needles = [e.code or e.title] if isinstance(e, Document) else [f.text for f in e.figures]
+    needles = e.figure_texts()
     marks = []
     for n in needles:
         i = text.find(n) if n else -1
@@ -146,7 +138,7 @@ def not_given_reply(words: list[str], kb: KnowledgeBase, nearest: Entry) -> Repl
     say, as something different."""
     what = " ".join(words)
     line = f"{nearest.title}: {kb.figure(nearest)}"
-    period = _period(kb, nearest)
+    period = kb.period(nearest)
     if period:
         line += f" ({period})"
     return Reply(
@@ -156,58 +148,29 @@ def not_given_reply(words: list[str], kb: KnowledgeBase, nearest: Entry) -> Repl
     )
 
 
-# The labelled parts of a result, in the order a reply shows them (role → label).
-PART_LABELS = {"value": "Kết quả", "expected": "Dự kiến cả năm", "plan": "Kế hoạch", "percent_of_plan": "Đạt",
-               "compare": "So với cùng kỳ"}
-
-
-def _part(f: Figure) -> str:
-    """A figure without the label its role already gives ("4000 - 4100 đảng viên mới")."""
-    unit = f.unit or ("kế hoạch" if f.role == "percent_of_plan" else "")
-    return " ".join(p for p in (f.label, f.text, unit) if p)
-
-
 def figure_lines(kb: KnowledgeBase, e: Indicator | Target) -> list[str]:
     """Result, plan and % of plan as separate labelled parts ("Kết quả (tính đến 31/10/2023): …",
     "Kế hoạch: …", "Đạt: 85% kế hoạch"); a target as "Chỉ tiêu năm 2024: …"."""
-    if isinstance(e, Target):
-        return [f"{_period(kb, e)[0].upper()}{_period(kb, e)[1:]}: " + "; ".join(f.display() for f in e.figures)]
-    by_role: dict[str, list[Figure]] = {}
-    for f in e.figures:
-        by_role.setdefault("value" if f.role == "detail" else f.role, []).append(f)
-    lines = []
-    for role, label in PART_LABELS.items():
-        figs = by_role.get(role)
-        if figs:
-            head = f"{label} ({e.period})" if role == "value" and e.period else label
-            lines.append(f"{head}: " + "; ".join(_part(f) for f in figs))
-    if e.names and not any(n in " ".join(lines) for n in e.names):
-        lines.append("Gồm: " + ", ".join(e.names))
-    return lines
+    return e.figure_lines(kb.target_year)
 
 
 def _entry_reply(kb: KnowledgeBase, e: Entry) -> Reply:
-    figure = kb.figure(e)
-    if isinstance(e, Document):
-        return Reply(heading=e.title, lines=[figure], source=kb.entry_section(e))
-    lines = figure_lines(kb, e)
-    said = {f.text for f in e.figures}
+    fact = kb.fact(e.id)
+    if fact is None:  # a document: its figure says it all
+        return Reply(heading=e.title, lines=[kb.figure(e)], source=kb.entry_section(e))
+    lines = fact.figure_lines(kb.target_year)
+    said = set(fact.figure_texts())
     for other_id in kb.links.get(e.id, [])[:2]:
         other = kb.entries[other_id]
-        if isinstance(other, Target | Indicator) and {f.text for f in other.figures} <= said:
+        if other.repeats(said):
             continue  # its figures are already in the reply ("kế hoạch 4000 - 4100" twice)
         # Only what the reply has not said yet ("kế hoạch 4000 - 4100" is not repeated).
-        fresh = "; ".join(f.display() for f in getattr(other, "figures", []) if f.text not in said) or kb.figure(other)
-        if isinstance(other, Target) and isinstance(e, Indicator):
-            word = "Chỉ tiêu" if other.year == kb.target_year else "Kế hoạch"
-            lines.append(f"{word} năm {other.year}: {fresh}")
-        elif isinstance(other, Indicator) and isinstance(e, Target):
-            lines.append(f"Kết quả năm {other.year} ({other.period}): {fresh}")
-        else:
-            lines.append(f"Liên quan: {other.title}: {fresh}")
-    kids = [kb.entries[c] for c in kb.children.get(e.id, [])] if isinstance(e, Indicator) else []
-    # A part whose figures the reply already states is not repeated as a detail.
-    kids = [k for k in kids if not {f.text for f in getattr(k, "figures", [])} <= said]
+        fresh = other.fresh_figures(said) or kb.figure(other)
+        heading = other.link_heading(e, kb.target_year)  # a result beside its target, or the reverse
+        lines.append(f"{heading}: {fresh}" if heading else f"Liên quan: {other.title}: {fresh}")
+    # A result's parts (only a result has some); a part whose figures the reply already states is
+    # not repeated as a detail.
+    kids = [k for k in (kb.entries[c] for c in kb.children.get(e.id, [])) if not k.repeats(said)]
     if kids and len(kids) <= 4:
         lines.append("Chi tiết: " + "; ".join(f"{k.title}: {kb.figure(k)}" for k in kids))
     return Reply(heading=e.title, lines=lines, source=kb.entry_section(e))
@@ -217,14 +180,15 @@ def verdict(kb: KnowledgeBase, e: Entry, kind: str) -> str:
     """A yes/no question on meeting the plan, or a comparison with the same period last year,
     answered in words from the entry's figures ("Chưa đạt: 3.482 / kế hoạch 4000 - 4100 (85%)",
     "Tăng: bằng 122% so với cùng kỳ"); empty when the report gives no figure to judge by."""
-    if not isinstance(e, Indicator):
+    result = kb.indicator(e.id)
+    if result is None:
         return ""
-    role = {f.role: f for f in reversed(e.figures)}
+    role = {f.role: f for f in reversed(result.figures)}
     if kind == "compare" and "compare" in role:
         f = role["compare"]
         n = f.numbers[0] if f.numbers else 100.0
         word = "Tăng" if n > 100 else "Giảm" if n < 100 else "Bằng cùng kỳ"
-        return f"{word}: {_part(f)}"
+        return f"{word}: {f.part()}"
     if kind == "yes_no" and "percent_of_plan" in role:
         p, value, plan = role["percent_of_plan"], role.get("value"), role.get("plan")
         n = p.numbers[0] if p.numbers else 0.0
@@ -236,17 +200,14 @@ def verdict(kb: KnowledgeBase, e: Entry, kind: str) -> str:
 
 def multi_reply(kb: KnowledgeBase, entries: list[Entry]) -> Reply:
     """Several facts asked at once ("… và …"): one line each, one source when they share it."""
-    lines = [f"{e.title}: {kb.figure(e)}" + (f" ({_period(kb, e)})" if _period(kb, e) else "") for e in entries]
+    lines = [f"{e.title}: {kb.figure(e)}" + (f" ({kb.period(e)})" if kb.period(e) else "") for e in entries]
     sources = list(dict.fromkeys(kb.entry_section(e) for e in entries))
     return Reply(heading="", lines=lines, source=" ; ".join(sources))
 
 
 def list_reply(kb: KnowledgeBase, heading: str, entries: list[Entry]) -> Reply:
     """A list of entries, one line each with its figure."""
-    lines = []
-    for e in entries:
-        fig = kb.figure(e)
-        lines.append(f"• {e.title}: {fig}" if not isinstance(e, Document) else f"• {fig}")
+    lines = [f"• {kb.line(e)}" for e in entries]
     return Reply(heading=f"{heading} ({len(entries)})", lines=lines)
 
 
@@ -257,11 +218,7 @@ def clarify_reply(kb: KnowledgeBase, entries: list[Entry]) -> Reply:
 
 def label(kb: KnowledgeBase, e: Entry) -> str:
     """A short label for a button or a numbered choice."""
-    if isinstance(e, Target):
-        return f"{e.title} ({'chỉ tiêu' if e.year == kb.target_year else 'kế hoạch'} {e.year})"
-    if isinstance(e, Indicator):
-        return f"{e.title} ({e.period})"
-    return e.title if not e.name or not e.code else f"{e.title} – {e.name}"
+    return kb.label(e)
 
 
 def not_found_reply(reason: str | None = None) -> Reply:

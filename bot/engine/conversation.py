@@ -31,6 +31,7 @@ class ConversationStage(EngineState):
         def _doc_label(self, doc_id: str | None) -> str | None: ...
         def _linked_labels(self, doc_id: str | None) -> dict[str, str]: ...
         def cited_documents(self, e: Entry) -> list[Document]: ...
+        def documents_of(self, e: Entry) -> list[Document]: ...
 
     # -- conversation ---------------------------------------------------------------------------
     def _decide_in_context(self, question: str, ctx: Context | None) -> tuple[Decision, str | None]:
@@ -114,7 +115,7 @@ class ConversationStage(EngineState):
         doc = None
         if len(d.entries) == 1:
             e = d.entries[0]
-            cited = [e] if isinstance(e, Document) else self.cited_documents(e)
+            cited = self.documents_of(e)
             doc = cited[0].id if len(cited) == 1 else None
         return Context(question, tuple(e.id for e in d.entries),
                        d.passage.passage.id if d.passage is not None else None, doc, d.status)

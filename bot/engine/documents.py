@@ -45,8 +45,8 @@ class DocumentStage(EngineState):
         def _rank_within(self, q: Query, intent: Intent, docs: Sequence[Entry]) -> list[Scored]: ...
 
     def _doc_label(self, doc_id: str | None) -> str | None:
-        doc = self.kb.entries.get(doc_id) if doc_id else None
-        if not isinstance(doc, Document):
+        doc = self.kb.document(doc_id)
+        if doc is None:
             return None
         return f"{doc.doc_type} {doc.code or doc.name}"
 
@@ -55,12 +55,12 @@ class DocumentStage(EngineState):
         if not doc_id or doc_id not in self.kb.entries:
             return {}
         out: dict[str, str] = {}
-        e = self.kb.entries[doc_id]
-        linked = [*getattr(e, "implements", []), *self.kb.implemented_by.get(doc_id, [])]
+        this = self.kb.document(doc_id)
+        linked = [*(this.implements if this else []), *self.kb.implemented_by.get(doc_id, [])]
         for i in linked:
             label = self._doc_label(i)
-            doc = self.kb.entries.get(i)
-            if label and isinstance(doc, Document):
+            doc = self.kb.document(i)
+            if label and doc is not None:
                 out.setdefault(fold(doc.doc_type), label)
         return out
 
@@ -73,32 +73,32 @@ class DocumentStage(EngineState):
         if not m or d.status not in ("answer", "clarify") or not d.entries:
             return d
         wanted = DOC_TYPE_WORDS.get(m.group(1))
-        first = d.entries[0]
-        if isinstance(first, Document):
+        first = self.kb.document(d.entries[0].id)
+        if first is not None:
             if d.status == "answer":
                 if wanted is None or first.doc_type == wanted or not which or self._asks_of_found(q, intent, which):
                     return d
                 # "Kế hoạch 254 thực hiện nghị quyết nào?": the linked document of the type asked.
-                linked = [self.kb.entries[i] for i in [*first.implements, *self.kb.implemented_by.get(first.id, [])]
-                          if i in self.kb.entries]
-                docs: list[Entry] = [x for x in linked if isinstance(x, Document) and x.doc_type == wanted]
+                linked = [self.kb.document(i) for i in [*first.implements, *self.kb.implemented_by.get(first.id, [])]]
+                docs: list[Document] = [x for x in linked if x is not None and x.doc_type == wanted]
                 if len(docs) != 1:
                     return d
-                return Decision("answer", docs, {docs[0].id: d.scores.get(first.id, 1.0)}, self._answer(docs[0]))
+                return Decision("answer", [*docs], {docs[0].id: d.scores.get(first.id, 1.0)}, self._answer(docs[0]))
             # Offered a choice: the one document of the asked type among the candidates.
-            docs = [e for e in d.entries if isinstance(e, Document) and (wanted is None or e.doc_type == wanted)]
+            offered = [self.kb.document(e.id) for e in d.entries]
+            docs = [x for x in offered if x is not None and (wanted is None or x.doc_type == wanted)]
         else:
             docs = [doc for doc in self.cited_documents(d.entries[0]) if wanted is None or doc.doc_type == wanted]
             if not docs and wanted is not None:
                 # The fact's sentence cites none: the document of that type the question describes.
-                pool = [e for e in self._by_kind.get("document", []) if isinstance(e, Document) and e.doc_type == wanted]
+                pool = [x for x in self.kb.documents() if x.doc_type == wanted]
                 ranked = self._rank_within(q, intent, pool)
                 if ranked and ranked[0].score >= ANSWER_MIN and (len(ranked) == 1 or ranked[0].score - ranked[1].score >= MARGIN):
-                    top = self.kb.entries[ranked[0].id]
-                    docs = [top] if isinstance(top, Document) else []
+                    top = self.kb.document(ranked[0].id)
+                    docs = [top] if top is not None else []
         if len(docs) != 1:
             return d
-        return Decision("answer", docs, {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))
+        return Decision("answer", [*docs], {docs[0].id: d.scores.get(d.entries[0].id, 1.0)}, self._answer(docs[0]))
 
     def _asks_of_found(self, q: Query, intent: Intent, which: re.Match[str]) -> bool:
         """"Kế hoạch 254 ban hành ngày nào, thực hiện nghị quyết nào?": a date or issuer asked
@@ -109,11 +109,17 @@ class DocumentStage(EngineState):
         m = ASKS_ATTRIBUTE.search(q.text)
         return m is not None and m.start() < which.start()
 
+    def documents_of(self, e: Entry) -> list[Document]:
+        """The documents an answer about an entry is about: a document itself, else the ones its
+        sentence cites (see :meth:`cited_documents`)."""
+        doc = self.kb.document(e.id)
+        return [doc] if doc is not None else self.cited_documents(e)
+
     def cited_documents(self, e: Entry) -> list[Document]:
         """The documents cited by the clause of the report sentence an entry comes from (the whole
         sentence when the clause cites none)."""
         quote = self.quotes.get(e.id)
-        if quote is None or isinstance(e, Document):
+        if quote is None or self.kb.fact(e.id) is None:  # a document's own sentence cites itself
             return []
         out: list[Document] = []
         for text in (quote_clause(quote.text, figure_needles(e)), quote.text):

@@ -45,7 +45,7 @@ from bot.engine.verify import VerifyStage
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import Passage
 from bot.knowledge.quotes import link_quotes
-from bot.knowledge.schema import Document, Entry
+from bot.knowledge.schema import Entry
 
 
 @dataclass
@@ -110,7 +110,7 @@ class Engine(StructuredStage, VerifyStage, StatementStage, DocumentStage, Conver
         self._by_kind: dict[str, list[Entry]] = {}
         for e in kb.entries.values():
             self._by_kind.setdefault(e.kind, []).append(e)
-        self._codes = index_codes([e for e in self._by_kind.get("document", []) if isinstance(e, Document)])
+        self._codes = index_codes(kb.documents())
         self._section_words = {sid: set(self.lexicon.expand(sec.title).split()) for sid, sec in kb.sections.items()}
         self._section_entries: dict[str, set[str]] = {}
         for e in kb.entries.values():

@@ -11,8 +11,8 @@ import numpy as np
 
 from bot.engine.text import Lexicon
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.schema import Document, Entry, Indicator, Target
-from bot.normalize import fold, nfc_lower, strip_diacritics
+from bot.knowledge.schema import Entry, Figure
+from bot.normalize import fold, nfc_lower, strip_diacritics, years_in
 
 # Words that carry no subject: question words and function words. IDF takes care of the rest
 # ("đảng" appears everywhere and so weighs little).
@@ -21,14 +21,8 @@ STOPWORDS = frozenset(
     nhe oi hay hoac roi se boi vi nen sao ai bay gio xin toi""".split()
 )
 _MONEY_UNIT = re.compile(r"\b(ty|trieu|nghin)? ?dong\b(?! chi)")
-_YEAR = re.compile(r"(?<![\d/])((?:19|20)\d{2})(?![\d])")
 
 FIELD_WEIGHTS = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "name": 0.8, "meta": 0.6, "subject": 0.55, "section": 0.3}
-
-
-def years_in(text: str) -> set[int]:
-    """Years written in a text (bare or inside dates)."""
-    return {int(y) for y in _YEAR.findall(text)}
 
 
 @dataclass
@@ -76,92 +70,94 @@ class Index:
     known: frozenset[str] = frozenset()  # every word typo correction leaves alone (base and report)
 
 
-def _meta_texts(e: Entry) -> list[str]:
-    if isinstance(e, Document):
-        return [e.doc_type, e.issuer or "", e.date or "", e.code or "", e.name or ""]
-    out = [f.unit for f in e.figures] + [f.label for f in e.figures] + [f.text for f in e.figures]
-    if isinstance(e, Indicator):
-        out.append(e.period)
-    if isinstance(e, Target):
-        out.append(e.counts)
-        out.append(f"chỉ tiêu năm {e.year}")
+def _add(lexicon: Lexicon, weights: dict[str, float], bigrams: set[str], text: str, kind: str) -> list[str]:
+    """Index one text of an entry under a field's weight; its tokens (a phrase)."""
+    toks = lexicon.expand(text).split()
+    w = FIELD_WEIGHTS[kind]
+    for t in toks:
+        if t not in STOPWORDS and weights.get(t, 0) < w:
+            weights[t] = w
+    bigrams.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+    return toks
+
+
+def _entry_words(kb: KnowledgeBase, lexicon: Lexicon, e: Entry) -> tuple[dict[str, float], set[str], list[list[str]]]:
+    """Token weights, bigrams and phrases (title, aliases, code) of one entry."""
+    weights: dict[str, float] = {}
+    bigrams: set[str] = set()
+    phrases = [_add(lexicon, weights, bigrams, e.title, "title")]
+    phrases += [_add(lexicon, weights, bigrams, a, "alias") for a in e.aliases]
+    fields = [(k, "keyword") for k in e.keywords] + [(n, "name") for n in e.listed_names()]
+    fields += [(m, "meta") for m in e.meta_texts() if m] + [(e.subject, "subject")]
+    fields += [(kb.sections[sid].title, "section") for sid in kb.entry_sections(e)]
+    for text, kind in fields:
+        _add(lexicon, weights, bigrams, text, kind)
+    phrases += [lexicon.expand(code).split() for code in e.codes()]
+    return weights, bigrams, phrases
+
+
+@dataclass
+class _FigureFacts:
+    """What an entry's figures tell the matcher: units (main one first) and the kinds of figure."""
+
+    units: set[str] = field(default_factory=set)
+    unit_list: list[list[str]] = field(default_factory=list)
+    has_percent: bool = False
+    has_plan_percent: bool = False
+    expected: bool = False
+    has_date: bool = False
+
+
+def _figure_facts(lexicon: Lexicon, figures: list[Figure]) -> _FigureFacts:
+    out = _FigureFacts()
+    for f in figures:
+        utoks = [t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS]
+        out.units.update(utoks)
+        out.unit_list.append(utoks)
+        if f.is_percent:
+            out.has_percent = True
+            out.units.add("%")
+        if f.role == "percent_of_plan":
+            out.has_plan_percent = True
+        if f.role == "expected":
+            out.expected = True
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", f.text.strip()):
+            out.has_date = True
     return out
+
+
+def _entry_index(kb: KnowledgeBase, lexicon: Lexicon, e: Entry) -> EntryIndex:
+    """What the matcher knows of one entry."""
+    weights, bigrams, phrases = _entry_words(kb, lexicon, e)
+    fact, result, doc = kb.fact(e.id), kb.indicator(e.id), kb.document(e.id)
+    figs = _figure_facts(lexicon, fact.figures if fact else [])
+    years = years_in(" ".join([e.title, *e.aliases, *e.keywords, *e.meta_texts()])) | e.years()
+    expected, as_of, has_date = figs.expected, False, figs.has_date
+    if result is not None:
+        p = fold(result.period)
+        expected = expected or bool(re.search(r"du kien|uoc|ca nam|het nam", p))
+        as_of = "31/10" in p or "tinh den" in p
+    if doc is not None:
+        has_date = doc.date is not None
+    accented = {
+        w for src in [e.title, *e.aliases, e.subject] for w in nfc_lower(src).split()
+        if strip_diacritics(w) != w
+    }
+    text = " ".join([*(" ".join(p) for p in phrases), " ".join(weights)])
+    return EntryIndex(
+        entry=e, weights=weights, phrases=[p for p in phrases if p],
+        phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years, units=figs.units,
+        accented=accented, has_percent=figs.has_percent, has_plan_percent=figs.has_plan_percent,
+        expected=expected, as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=figs.unit_list,
+        children_of={e.id} if e.id in kb.children else set(),
+        doc_type=fold(doc.doc_type) if doc is not None else "",
+        has_money=any(_MONEY_UNIT.search(" ".join(u)) for u in figs.unit_list),
+    )
 
 
 def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
     """Index every entry of the base."""
-    entries: dict[str, EntryIndex] = {}
-    for e in kb.entries.values():
-        weights: dict[str, float] = {}
-        bigrams: set[str] = set()
-
-        def add(text: str, kind: str, weights: dict[str, float] = weights, bigrams: set[str] = bigrams) -> list[str]:
-            toks = lexicon.expand(text).split()
-            w = FIELD_WEIGHTS[kind]
-            for t in toks:
-                if t not in STOPWORDS and weights.get(t, 0) < w:
-                    weights[t] = w
-            bigrams.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
-            return toks
-
-        phrases = [add(e.title, "title")] + [add(a, "alias") for a in e.aliases]
-        for k in e.keywords:
-            add(k, "keyword")
-        if isinstance(e, Indicator):
-            for n in e.names:
-                add(n, "name")
-        for m in _meta_texts(e):
-            if m:
-                add(m, "meta")
-        add(e.subject, "subject")
-        for sid in kb.entry_sections(e):
-            add(kb.sections[sid].title, "section")
-        if isinstance(e, Document) and e.code:
-            phrases.append(lexicon.expand(e.code).split())
-
-        year_src = " ".join([e.title, *e.aliases, *e.keywords, *_meta_texts(e)])
-        years = years_in(year_src)
-        units: set[str] = set()
-        unit_list: list[list[str]] = []
-        has_percent = has_plan_percent = expected = as_of = has_date = False
-        if isinstance(e, Indicator | Target):
-            for f in e.figures:
-                utoks = [t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS]
-                units.update(utoks)
-                unit_list.append(utoks)
-                if f.is_percent:
-                    has_percent = True
-                    units.add("%")
-                if f.role == "percent_of_plan":
-                    has_plan_percent = True
-                if f.role == "expected":
-                    expected = True
-                if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", f.text.strip()):
-                    has_date = True
-        if isinstance(e, Indicator):
-            p = fold(e.period)
-            expected = expected or bool(re.search(r"du kien|uoc|ca nam|het nam", p))
-            as_of = "31/10" in p or "tinh den" in p
-            years.add(e.year)
-        if isinstance(e, Target):
-            years.add(e.year)
-        if isinstance(e, Document):
-            has_date = e.date is not None
-        accented = {
-            w for src in [e.title, *e.aliases, e.subject] for w in nfc_lower(src).split()
-            if strip_diacritics(w) != w
-        }
-        text = " ".join([*(" ".join(p) for p in phrases), " ".join(weights)])
-        entries[e.id] = EntryIndex(
-            entry=e, weights=weights, phrases=[p for p in phrases if p],
-            phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years, units=units,
-            accented=accented, has_percent=has_percent, has_plan_percent=has_plan_percent, expected=expected,
-            as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=unit_list,
-            children_of={e.id} if e.id in kb.children else set(),
-            doc_type=fold(e.doc_type) if isinstance(e, Document) else "",
-            has_money=any(_MONEY_UNIT.search(" ".join(u)) for u in unit_list),
-        )
-
+    entries = {e.id: _entry_index(kb, lexicon, e) for e in kb.entries.values()}
     df: dict[str, int] = defaultdict(int)
     postings: dict[str, list[str]] = defaultdict(list)
     for eid, ei in entries.items():

@@ -253,15 +253,11 @@ def _adjust(ei: EntryIndex, it: Intent, q: Query, idf: dict[str, float]) -> floa
     # Years: another year than the entry's is a different fact (or one the report does not give).
     for y in it.years:
         if y in ei.years:
-            if isinstance(e, Target) and y == e.year:
+            if e.is_target_for(y):
                 adj += 0.04
             continue
         ry, ty = it.result_year, it.target_year
-        if isinstance(e, Indicator) and y == ry:
-            continue
-        if isinstance(e, Target) and y == ry and e.year == ty and ty in it.years:
-            continue
-        if isinstance(e, Document) and y in (ry, ty):
+        if e.fits_report_year(y, ry, ty, it.years):
             continue
         adj -= 0.4 if y in (ry, ty) else 0.6
     if isinstance(e, Target):

@@ -180,11 +180,6 @@ def _lineage(kb: KnowledgeBase, section: str) -> list[str]:
 def _part_years(kb: KnowledgeBase) -> dict[str, int]:
     """Section → the year its text is about: the part holding the targets of the target year is
     about that year, every other part about the result year."""
-    from bot.knowledge.schema import Target
-
-    target_parts = {
-        _lineage(kb, e.section)[-1] for e in kb.entries.values()
-        if isinstance(e, Target) and e.year == kb.target_year
-    }
+    target_parts = {_lineage(kb, e.section)[-1] for e in kb.current_targets()}
     return {sid: (kb.target_year if _lineage(kb, sid)[-1] in target_parts else kb.result_year)
             for sid in kb.sections}

@@ -17,7 +17,7 @@ from bot.engine.matcher import (
 )
 from bot.engine.passages import PassageHit
 from bot.engine.text import Lexicon
-from bot.knowledge.schema import Document, Entry
+from bot.knowledge.schema import Entry
 from bot.knowledge.vocabulary import ASKED_TYPES, folded_words
 
 # Tuned on ../shared/eval/dev.jsonl only (see docs/benchmarks.md for the figures).
@@ -192,9 +192,7 @@ def parent_and_child(a: Entry, b: Entry) -> bool:
 
 
 def figures_of(e: Entry) -> set[str]:
-    if isinstance(e, Document):
-        return {x for x in (e.code, e.date) if x}
-    return {f.text for f in e.figures} | set(getattr(e, "names", []))
+    return e.stated()
 
 
 def agree(a: Entry, b: Entry) -> bool:

@@ -29,7 +29,6 @@ from bot.engine.rules import (
 )
 from bot.engine.state import EngineState
 from bot.engine.text import Query
-from bot.knowledge.schema import Document
 from bot.normalize import fold
 
 if TYPE_CHECKING:
@@ -48,8 +47,8 @@ class StatementStage(EngineState):
         điểm nhấn…", "lĩnh vực dễ sai phạm…"), not one of its attributes: the report's sentence
         answers when it holds clearly more of the question and cites that document, or when the
         question asks for no document and the sentence holds as much of it or is the document's own."""
-        e = d.entries[0]
-        if not isinstance(e, Document) or intent.date or intent.issuer:
+        e = self.kb.document(d.entries[0].id)
+        if e is None or intent.date or intent.issuer:
             return d
         hit = self._best_passage(q, intent)
         if hit is None:
@@ -71,8 +70,8 @@ class StatementStage(EngineState):
         huyện Cát Hải"), the sentence answers."""
         if d.passage is not None or len(d.entries) != 1:
             return d
-        e = d.entries[0]
-        if intent.percent or intent.date or intent.doc or not ASKS_WHAT.search(q.text) or isinstance(e, Document):
+        e = self.kb.fact(d.entries[0].id)  # a document's sentence is weighed above
+        if intent.percent or intent.date or intent.doc or not ASKS_WHAT.search(q.text) or e is None:
             return d
         hit = self._best_passage(q, intent)
         if hit is None:
@@ -83,7 +82,7 @@ class StatementStage(EngineState):
             # "đề án gì …, và là 1 trong bao nhiêu địa phương?": a number and a name asked at once;
             # the entry's own sentence states both.
             return self._from_passage(hit, q) if own else d
-        if own or (hit.cover >= self._cover(q, e) and not getattr(e, "names", None)):
+        if own or (hit.cover >= self._cover(q, e) and not e.listed_names()):
             return self._from_passage(hit, q)
         return d
 

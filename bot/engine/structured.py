@@ -45,7 +45,7 @@ from bot.engine.rules import (
 )
 from bot.engine.state import EngineState
 from bot.engine.text import Query, analyse
-from bot.knowledge.schema import Document, Entry, Indicator, Target
+from bot.knowledge.schema import Entry
 
 if TYPE_CHECKING:
     from bot.engine.compose import Reply
@@ -104,9 +104,7 @@ class StructuredStage(EngineState):
             return no_answer()
         best = scored[0]
         best_index = self.index.entries[best.id]
-        if len(intent.years) == 1 and isinstance(best_index.entry, Indicator | Target) and not (
-            intent.years & best_index.years
-        ):
+        if len(intent.years) == 1 and self.kb.fact(best.id) is not None and not (intent.years & best_index.years):
             (year,) = intent.years
             return no_answer(f"Báo cáo không có số liệu năm {year} về nội dung này.")
         if asks_money(intent.asked_units) and not best_index.has_money:
@@ -114,7 +112,7 @@ class StructuredStage(EngineState):
         missing_places = [p for p in intent.places if f" {p} " not in best_index.text]
         if missing_places:
             return self._not_given(q, missing_places, self.kb.entries[best.id])
-        if intent.result_of_target_year and isinstance(best_index.entry, Target):
+        if intent.result_of_target_year and self.kb.target(best.id) is not None:
             return no_answer(f"Báo cáo chưa có kết quả năm {ty}; chỉ có chỉ tiêu năm {ty} (xem /chitieu).")
         if best.parts.get("recall", 1.0) < RECALL_MIN and best.parts.get("cover", 1.0) < FULL_COVER:
             # The best entry's own words are mostly absent from the question: the overlap is
@@ -193,7 +191,7 @@ class StructuredStage(EngineState):
             return False
         top = scored[0]
         e = self.kb.entries[top.id]
-        return (isinstance(e, Indicator) and e.id in self.kb.children
+        return (e.id in self.kb.children  # a result with parts (only a result has some)
                 and top.parts.get("cover", 0.0) >= FULL_COVER and top.parts.get("recall", 0.0) >= FULL_COVER)
 
     def _in_cited_sections(self, scored: list[Scored], refs: list, q: Query) -> list[Scored]:
@@ -206,8 +204,8 @@ class StructuredStage(EngineState):
         if not sections:
             return scored
         for s in scored:
-            e = self.kb.entries[s.id]
-            if not isinstance(e, Document) and e.section in sections:
+            fact = self.kb.fact(s.id)
+            if fact is not None and fact.section in sections:
                 s.score += CITED_BONUS
                 s.parts["recall"] = s.parts.get("recall", 0.0) + CITED_BONUS
         return sorted(scored, key=lambda s: -s.score)
@@ -215,12 +213,13 @@ class StructuredStage(EngineState):
     def _lacks_asked(self, intent: Intent, e: Entry) -> str | None:
         """When the question asks a document's date or issuer and the report does not give it,
         say so (naming the document) rather than answer something else."""
-        if not isinstance(e, Document) or (intent.count or intent.percent):
+        doc = self.kb.document(e.id)
+        if doc is None or (intent.count or intent.percent):
             return None
-        if intent.date and not e.date:
-            return f"Báo cáo có nhắc đến {e.title} nhưng không ghi ngày ban hành."
-        if intent.issuer and not e.issuer:
-            return f"Báo cáo có nhắc đến {e.title} nhưng không ghi cơ quan ban hành."
+        if intent.date and not doc.date:
+            return f"Báo cáo có nhắc đến {doc.title} nhưng không ghi ngày ban hành."
+        if intent.issuer and not doc.issuer:
+            return f"Báo cáo có nhắc đến {doc.title} nhưng không ghi cơ quan ban hành."
         return None
 
     def _same_family(self, a: Entry, b: Entry) -> bool:
@@ -321,12 +320,12 @@ class StructuredStage(EngineState):
         pool: list[Entry] = list(self._by_kind.get(kind, []))
         if kind == "target":
             years = intent.years & {self.kb.result_year, self.kb.target_year} or {self.kb.target_year}
-            pool = [e for e in pool if isinstance(e, Target) and e.year in years]
+            pool = [t for t in self.kb.targets() if t.year in years]
             heading = "Các chỉ tiêu năm " + ", ".join(str(y) for y in sorted(years))
         elif kind == "document":
             wanted = {v for k, v in DOC_TYPE_WORDS.items() if re.search(rf"\b{k}\b", q.text)}
             if wanted:
-                pool = [e for e in pool if isinstance(e, Document) and e.doc_type in wanted]
+                pool = [x for x in self.kb.documents() if x.doc_type in wanted]
             heading = "Các văn bản được báo cáo trích dẫn" if not wanted else "Các " + ", ".join(sorted(w.lower() for w in wanted)) + " được trích dẫn"
         else:
             heading = f"Kết quả năm {self.kb.result_year}"

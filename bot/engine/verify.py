@@ -22,7 +22,7 @@ from bot.engine.rules import (
 from bot.engine.state import EngineState
 from bot.engine.text import Query
 from bot.knowledge.quotes import figure_needles
-from bot.knowledge.schema import Document, Entry
+from bot.knowledge.schema import Entry
 from bot.normalize import fold
 
 
@@ -66,7 +66,7 @@ class VerifyStage(EngineState):
         # intent adjustments, not here: those words are not qualifiers of the subject.
         tokens = INTENT_WORDS.sub(" ", strip_refs(q.text)).split()  # codes are resolved on their own
         left = leftover(tokens, held.words, held.text, df, size, self._terms, q.typos, pair_df, held.whole)
-        if isinstance(e, Document) and (find_refs(q.text) or NAMES_DOCUMENT.search(q.text)):
+        if self.kb.document(e.id) is not None and (find_refs(q.text) or NAMES_DOCUMENT.search(q.text)):
             # A document asked for is described in the asker's own words (its subject
             # paraphrased); only who issued it (bodies) and when are held against it, the code
             # being resolved apart. A question that asks for no document gets no such leniency.
@@ -95,11 +95,9 @@ class VerifyStage(EngineState):
         return out
 
     def _entry_years(self, e: Entry) -> set[int]:
-        ry, ty = self.kb.result_year, self.kb.target_year
-        if isinstance(e, Document):
-            return self.index.entries[e.id].years | {ry, ty}
-        years = {e.year, ry, ty}
-        return years | years_in(" ".join(f.text for f in e.figures))
+        """The years an entry is about: the report's two, its own and its figures' (a document:
+        the years its words name)."""
+        return e.years() | {self.kb.result_year, self.kb.target_year}
 
     def _not_given(self, q: Query, left: list[str], e: Entry) -> Decision:
         """The subject is known but a qualifier is not: say what the report does not give, and

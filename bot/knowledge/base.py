@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.knowledge.checks import (
+    _build_links,
+    _check_alias_collisions,
+    _check_references,
+    _collapse_stray_copies,
+    _plain_name,
+)
 from bot.knowledge.errors import KbError, KnowledgeError
 from bot.knowledge.schema import (
     DataFile,
@@ -26,7 +32,6 @@ from bot.knowledge.schema import (
     Target,
 )
 from bot.knowledge.yamlio import YamlError, field_lines, line_of, load_yaml_file, load_yaml_text
-from bot.normalize import fold
 
 SECTIONS_FILE = "sections.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
@@ -62,16 +67,58 @@ class KnowledgeBase:
     @cached_property
     def result_year(self) -> int:
         """The year of the report's results (2023 for this report)."""
-        return max((e.year for e in self.entries.values() if isinstance(e, Indicator)), default=2023)
+        return max((e.year for e in self.indicators()), default=2023)
 
     @cached_property
     def target_year(self) -> int:
         """The year of the report's targets (2024 for this report)."""
-        return max((e.year for e in self.entries.values() if isinstance(e, Target)), default=self.result_year + 1)
+        return max((e.year for e in self.targets()), default=self.result_year + 1)
 
     def of_kind(self, kind: str) -> list[Entry]:
         """Entries of one kind, in file order."""
         return [e for e in self.entries.values() if e.kind == kind]
+
+    # Typed accessors: the one place that tells the kinds apart by type.
+    def indicators(self) -> list[Indicator]:
+        """The results, in file order."""
+        return [e for e in self.entries.values() if isinstance(e, Indicator)]
+
+    def targets(self, year: int | None = None) -> list[Target]:
+        """The targets (of one year when given), in file order."""
+        return [e for e in self.entries.values() if isinstance(e, Target) and (year is None or e.year == year)]
+
+    def current_targets(self) -> list[Target]:
+        """The targets of the report's target year, in file order."""
+        return self.targets(self.target_year)
+
+    def documents(self) -> list[Document]:
+        """The cited documents, in file order."""
+        return [e for e in self.entries.values() if isinstance(e, Document)]
+
+    def indicator(self, entry_id: str | None) -> Indicator | None:
+        """The result with this id, or None (no such entry, or not a result)."""
+        e = self.entries.get(entry_id) if entry_id else None
+        return e if isinstance(e, Indicator) else None
+
+    def target(self, entry_id: str | None) -> Target | None:
+        """The target with this id, or None (no such entry, or not a target)."""
+        e = self.entries.get(entry_id) if entry_id else None
+        return e if isinstance(e, Target) else None
+
+    def current_target(self, entry_id: str | None) -> Target | None:
+        """The target of the report's target year with this id, or None."""
+        e = self.entries.get(entry_id) if entry_id else None
+        return e if isinstance(e, Target) and e.is_target_for(self.target_year) else None
+
+    def fact(self, entry_id: str | None) -> Indicator | Target | None:
+        """The result or target with this id, or None (no such entry, or a document)."""
+        e = self.entries.get(entry_id) if entry_id else None
+        return e if isinstance(e, Indicator | Target) else None
+
+    def document(self, entry_id: str | None) -> Document | None:
+        """The document with this id, or None (no such entry, or not a document)."""
+        e = self.entries.get(entry_id) if entry_id else None
+        return e if isinstance(e, Document) else None
 
     def section_path(self, section_id: str) -> str:
         """'Phần thứ nhất › I. Kết quả đạt được › 2. Công tác tổ chức, …'."""
@@ -97,9 +144,7 @@ class KnowledgeBase:
 
     def entry_sections(self, entry: Entry) -> list[str]:
         """Section ids an entry belongs to (a document: every citing section)."""
-        if isinstance(entry, Document):
-            return list(dict.fromkeys(c.section for c in entry.cited_in))
-        return [entry.section]
+        return entry.section_ids()
 
     def descendants(self, section_id: str) -> set[str]:
         """The section and all its subsections."""
@@ -115,29 +160,24 @@ class KnowledgeBase:
 
     def figure(self, entry: Entry) -> str:
         """The entry's figures as the report writes them, with units and plan or percentage."""
-        if isinstance(entry, Document):
-            return document_figure(entry, self)
-        text = "; ".join(f.display() for f in entry.figures)
-        if isinstance(entry, Indicator) and entry.names:
-            names = ", ".join(entry.names)
-            text = f"{text}: {names}" if text else names
-        return text
+        return entry.figure_text(self.entries)
+
+    def line(self, entry: Entry) -> str:
+        """The entry's line in a list: 'title: figure'; a document's figure (it starts with its title)."""
+        return entry.in_list(self.figure(entry))
+
+    def period(self, entry: Entry) -> str:
+        """'năm 2023' (a result), 'chỉ tiêu năm 2024' or 'kế hoạch năm 2023' (a target), '' (a document)."""
+        return entry.period_label(self.target_year)
+
+    def label(self, entry: Entry) -> str:
+        """A short label for a button or a numbered choice ('title (chỉ tiêu 2024)')."""
+        return entry.label(self.target_year)
 
 
 def document_figure(doc: Document, kb: KnowledgeBase) -> str:
     """'Kế hoạch số 254-KH/TU ngày 31/5/2023 của Ban Thường vụ Thành ủy thực hiện … về …'."""
-    text = doc.title
-    if doc.code and doc.name:
-        text += f" ({doc.name})"
-    if doc.date:
-        text += f" ngày {doc.date}"
-    if doc.issuer:
-        text += f" của {doc.issuer}"
-    if doc.implements:
-        text += " thực hiện " + ", ".join(
-            kb.entries[i].title for i in doc.implements if i in kb.entries
-        )
-    return f"{text}: {doc.subject}"
+    return doc.figure_text(kb.entries)
 
 
 def _validation_errors(exc: ValidationError, file: str, data: Any, entry_id: str | None, base_loc: tuple) -> list[KbError]:
@@ -177,117 +217,139 @@ def load_base(directory: Path, overrides: dict[str, str] | None = None) -> Knowl
     `overrides` maps a file name relative to the directory to replacement text (used to validate
     an uploaded file before anything is written).
     """
-    overrides = overrides or {}
-    errors: list[KbError] = []
     directory = Path(directory)
     if not directory.is_dir():
         raise KnowledgeError([KbError(str(directory), "knowledge directory not found")])
+    return _Loader(directory, overrides or {}).load()
 
-    def rel(p: Path) -> str:
-        return str(p.relative_to(directory.parent)) if directory.parent != p else str(p)
 
-    def read_special(name: str, model: type[BaseModel], required: bool) -> Any:
-        path = directory / name
-        text = overrides.get(name)
+class _Loader:
+    """One load of a knowledge directory: the files read so far and every problem found."""
+
+    def __init__(self, directory: Path, overrides: dict[str, str]) -> None:
+        self.directory = directory
+        self.overrides = overrides
+        self.errors: list[KbError] = []
+        self.entries: dict[str, Entry] = {}
+        self.files: dict[str, str] = {}
+        self.lines: dict[str, int | None] = {}
+        self.field_lines: dict[str, dict[str, int]] = {}
+        self.duplicates: dict[str, list[tuple[KbError, str]]] = defaultdict(list)  # file → its duplicate ids
+        self.file_sizes: dict[str, int] = {}
+
+    def rel(self, p: Path) -> str:
+        return str(p.relative_to(self.directory.parent)) if self.directory.parent != p else str(p)
+
+    def load(self) -> KnowledgeBase:
+        errors = self.errors
+        sections_file = self.read_special(SECTIONS_FILE, SectionsFile, required=True)
+        synonyms = self.read_special(SYNONYMS_FILE, Synonyms, required=False) or Synonyms()
+        exclusions_file = self.read_special(EXCLUSIONS_FILE, ExclusionsFile, required=False) or ExclusionsFile()
+        sections, section_lines = self.read_sections(sections_file)
+        for path in self.data_paths():
+            self.read_data_file(path)
+        self.errors = errors = _collapse_stray_copies(errors, self.duplicates, self.file_sizes)
+        kb = KnowledgeBase(sections, self.entries, synonyms, exclusions_file.exclusions, self.files,
+                           lines=self.field_lines, section_lines=section_lines,
+                           sections_file=self.rel(self.directory / SECTIONS_FILE))
+        errors.extend(_check_references(kb, self.lines))
+        errors.extend(_check_alias_collisions(kb, self.lines))
+        if errors:
+            raise KnowledgeError(errors)
+        _build_links(kb)
+        return kb
+
+    def read_special(self, name: str, model: type[BaseModel], required: bool) -> Any:
+        path = self.directory / name
+        text = self.overrides.get(name)
+        errors, rel = self.errors, self.rel(path)
         if text is None and not path.exists():
             if required:
-                errors.append(KbError(rel(path), "file is missing"))
+                errors.append(KbError(rel, "file is missing"))
             return None
-        data = _parse(path, rel(path), text, errors)
+        data = _parse(path, rel, text, errors)
         if data is None:
-            if not errors or errors[-1].file != rel(path):
-                errors.append(KbError(rel(path), "file is empty"))
+            if not errors or errors[-1].file != rel:
+                errors.append(KbError(rel, "file is empty"))
             return None
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            errors.extend(_validation_errors(exc, rel(path), data, None, ()))
+            errors.extend(_validation_errors(exc, rel, data, None, ()))
             return None
 
-    sections_file = read_special(SECTIONS_FILE, SectionsFile, required=True)
-    synonyms = read_special(SYNONYMS_FILE, Synonyms, required=False) or Synonyms()
-    exclusions_file = read_special(EXCLUSIONS_FILE, ExclusionsFile, required=False) or ExclusionsFile()
-
-    sections: dict[str, Section] = {}
-    section_lines: dict[str, int] = {}
-    if sections_file:
-        raw_sections = _raw_sections(directory / SECTIONS_FILE, overrides.get(SECTIONS_FILE))
+    def read_sections(self, sections_file: SectionsFile | None) -> tuple[dict[str, Section], dict[str, int]]:
+        sections: dict[str, Section] = {}
+        section_lines: dict[str, int] = {}
+        if not sections_file:
+            return sections, section_lines
+        rel = self.rel(self.directory / SECTIONS_FILE)
+        raw_sections = _raw_sections(self.directory / SECTIONS_FILE, self.overrides.get(SECTIONS_FILE))
         for i, s in enumerate(sections_file.sections):
             line = line_of(raw_sections, ("sections", i)) if raw_sections is not None else None
             if line:
                 section_lines.setdefault(s.id, line)
             if s.id in sections:
-                errors.append(KbError(rel(directory / SECTIONS_FILE), "duplicate section id", entry=s.id, field="id"))
+                self.errors.append(KbError(rel, "duplicate section id", entry=s.id, field="id"))
             sections[s.id] = s
         for s in sections.values():
             if s.parent and s.parent not in sections:
-                errors.append(
-                    KbError(rel(directory / SECTIONS_FILE), f"unknown parent section {s.parent!r}", entry=s.id, field="parent")
-                )
+                self.errors.append(KbError(rel, f"unknown parent section {s.parent!r}", entry=s.id, field="parent"))
+        return sections, section_lines
 
-    entries: dict[str, Entry] = {}
-    files: dict[str, str] = {}
-    lines: dict[str, int | None] = {}
-    field_line_map: dict[str, dict[str, int]] = {}
-    duplicates: dict[str, list[tuple[KbError, str]]] = defaultdict(list)  # file → its duplicate ids
-    file_sizes: dict[str, int] = {}
-    paths = data_files(directory)
-    for name in overrides:
-        p = directory / name
-        if name not in SPECIAL_FILES and p not in paths:
-            paths.append(p)
-    for path in paths:
-        r = rel(path)
-        name = str(path.relative_to(directory))
-        data = _parse(path, r, overrides.get(name), errors)
+    def data_paths(self) -> list[Path]:
+        """The entry files, then any override naming a file not (yet) in the directory."""
+        paths = data_files(self.directory)
+        for name in self.overrides:
+            p = self.directory / name
+            if name not in SPECIAL_FILES and p not in paths:
+                paths.append(p)
+        return paths
+
+    def read_data_file(self, path: Path) -> None:
+        r = self.rel(path)
+        name = str(path.relative_to(self.directory))
+        data = _parse(path, r, self.overrides.get(name), self.errors)
         if data is None:
-            if not errors or errors[-1].file != r:
-                errors.append(KbError(r, "file is empty: expected 'kind' and 'entries'"))
-            continue
+            if not self.errors or self.errors[-1].file != r:
+                self.errors.append(KbError(r, "file is empty: expected 'kind' and 'entries'"))
+            return
         try:
             df = DataFile.model_validate(data)
         except ValidationError as exc:
-            errors.extend(_validation_errors(exc, r, data, None, ()))
-            continue
-        model = MODELS[df.kind]
-        file_sizes[r] = len(df.entries)
+            self.errors.extend(_validation_errors(exc, r, data, None, ()))
+            return
+        self.file_sizes[r] = len(df.entries)
         for i, raw in enumerate(df.entries):
-            entry_id = raw.get("id") if isinstance(raw, dict) else None
-            entry_id = entry_id if isinstance(entry_id, str) else f"#{i + 1}"
-            if not isinstance(raw, dict):
-                errors.append(KbError(r, "an entry must be a mapping", entry=entry_id, line=line_of(data, ("entries", i))))
-                continue
-            raw_kind = raw.get("kind", df.kind)
-            if raw_kind != df.kind:
-                errors.append(KbError(r, f"entry of kind {raw_kind!r} in a file of kind {df.kind!r}", entry=entry_id, field="kind",
-                                      line=line_of(data, ("entries", i, "kind"))))
-                continue
-            try:
-                entry = model.model_validate(dict(raw))
-            except ValidationError as exc:
-                errors.extend(_validation_errors(exc, r, data, entry_id, ("entries", i)))
-                continue
-            line = line_of(data, ("entries", i))
-            if entry.id in entries:
-                dup = KbError(r, f"duplicate id (first defined in {files[entry.id]})", entry=entry.id, field="id", line=line)
-                errors.append(dup)
-                duplicates[r].append((dup, files[entry.id]))
-                continue
-            entries[entry.id] = entry
-            files[entry.id] = r
-            lines[entry.id] = line
-            field_line_map[entry.id] = {"": line or 0, **field_lines(data["entries"][i])}
-    errors = _collapse_stray_copies(errors, duplicates, file_sizes)
+            self.read_entry(r, data, df.kind, i, raw)
 
-    kb = KnowledgeBase(sections, entries, synonyms, exclusions_file.exclusions, files,
-                       lines=field_line_map, section_lines=section_lines,
-                       sections_file=rel(directory / SECTIONS_FILE))
-    errors.extend(_check_references(kb, lines))
-    errors.extend(_check_alias_collisions(kb, lines))
-    if errors:
-        raise KnowledgeError(errors)
-    _build_links(kb)
-    return kb
+    def read_entry(self, r: str, data: Any, kind: str, i: int, raw: Any) -> None:
+        errors = self.errors
+        entry_id = raw.get("id") if isinstance(raw, dict) else None
+        entry_id = entry_id if isinstance(entry_id, str) else f"#{i + 1}"
+        if not isinstance(raw, dict):
+            errors.append(KbError(r, "an entry must be a mapping", entry=entry_id, line=line_of(data, ("entries", i))))
+            return
+        raw_kind = raw.get("kind", kind)
+        if raw_kind != kind:
+            errors.append(KbError(r, f"entry of kind {raw_kind!r} in a file of kind {kind!r}", entry=entry_id, field="kind",
+                                  line=line_of(data, ("entries", i, "kind"))))
+            return
+        try:
+            entry = MODELS[kind].model_validate(dict(raw))
+        except ValidationError as exc:
+            errors.extend(_validation_errors(exc, r, data, entry_id, ("entries", i)))
+            return
+        line = line_of(data, ("entries", i))
+        if entry.id in self.entries:
+            dup = KbError(r, f"duplicate id (first defined in {self.files[entry.id]})", entry=entry.id, field="id", line=line)
+            errors.append(dup)
+            self.duplicates[r].append((dup, self.files[entry.id]))
+            return
+        self.entries[entry.id] = entry
+        self.files[entry.id] = r
+        self.lines[entry.id] = line
+        self.field_lines[entry.id] = {"": line or 0, **field_lines(data["entries"][i])}
 
 
 def _raw_sections(path: Path, text: str | None) -> Any:
@@ -298,98 +360,8 @@ def _raw_sections(path: Path, text: str | None) -> Any:
         return None
 
 
-def _plain_name(name: str) -> bool:
-    """A file name as the base's own files are named: no spaces, brackets or '~' ("targets
-    (copy).yaml", "targets~.yaml" are copies an editor or a file manager left behind)."""
-    return re.fullmatch(r"[\w.-]+\.ya?ml", name) is not None
-
-
-def _collapse_stray_copies(errors: list[KbError], duplicates: dict[str, list[tuple[KbError, str]]],
-                           sizes: dict[str, int]) -> list[KbError]:
-    """A file whose entries all repeat the ids of another file is a stray copy: one error that says
-    so (on the copy, when its name tells which one it is), instead of one per entry."""
-    for file, dups in duplicates.items():
-        for other in sorted({orig for _, orig in dups}):
-            pair = [err for err, orig in dups if orig == other]
-            if len(pair) < 2 or len(pair) not in (sizes.get(file), sizes.get(other)):
-                continue
-            stray, kept = (other, file) if _plain_name(Path(file).name) and not _plain_name(Path(other).name) \
-                else (file, other)
-            drop = {id(err) for err in pair}
-            errors = [e for e in errors if id(e) not in drop]
-            errors.append(KbError(
-                stray, f"all {len(pair)} entries repeat ids of {kept}: a stray copy? keep one of the two and "
-                       "move the other out of the knowledge folder (old versions belong in backups/)"))
-    return errors
-
-
-def _check_references(kb: KnowledgeBase, lines: dict[str, int | None]) -> list[KbError]:
-    errors: list[KbError] = []
-
-    def err(e: Entry, fld: str, msg: str) -> None:
-        errors.append(KbError(kb.files[e.id], msg, entry=e.id, field=fld, line=lines.get(e.id)))
-
-    for e in kb.entries.values():
-        if isinstance(e, Document):
-            for i, c in enumerate(e.cited_in):
-                if c.section not in kb.sections:
-                    err(e, f"cited_in.{i}.section", f"unknown section {c.section!r}")
-            for i, ref in enumerate(e.implements):
-                target = kb.entries.get(ref)
-                if target is None or not isinstance(target, Document):
-                    err(e, f"implements.{i}", f"dangling link: no document {ref!r}")
-            continue
-        if e.section not in kb.sections:
-            err(e, "section", f"unknown section {e.section!r}")
-        for i, ref in enumerate(e.related):
-            if ref not in kb.entries or ref == e.id:
-                err(e, f"related.{i}", f"dangling link: no entry {ref!r}")
-        if isinstance(e, Indicator) and e.parent is not None:
-            parent = kb.entries.get(e.parent)
-            if parent is None or not isinstance(parent, Indicator) or e.parent == e.id:
-                err(e, "parent", f"dangling link: no indicator {e.parent!r}")
-    return errors
-
-
 def phrases(entry: Entry) -> Iterable[str]:
     """The phrases a user may type for an entry: title, aliases, code."""
     yield entry.title
     yield from entry.aliases
-    if isinstance(entry, Document) and entry.code:
-        yield entry.code
-
-
-def _check_alias_collisions(kb: KnowledgeBase, lines: dict[str, int | None]) -> list[KbError]:
-    seen: dict[str, str] = {}
-    errors: list[KbError] = []
-    for e in kb.entries.values():
-        for alias in e.aliases:
-            key = fold(alias)
-            other = seen.get(key)
-            if other and other != e.id:
-                errors.append(
-                    KbError(kb.files[e.id], f"alias {alias!r} is also an alias of {other!r}", entry=e.id, field="aliases",
-                            line=lines.get(e.id))
-                )
-            else:
-                seen[key] = e.id
-    return errors
-
-
-def _build_links(kb: KnowledgeBase) -> None:
-    children: dict[str, list[str]] = defaultdict(list)
-    links: dict[str, list[str]] = defaultdict(list)
-    implemented_by: dict[str, list[str]] = defaultdict(list)
-    for e in kb.entries.values():
-        if isinstance(e, Indicator) and e.parent:
-            children[e.parent].append(e.id)
-        if isinstance(e, Indicator | Target):
-            for ref in e.related:
-                if ref not in links[e.id]:
-                    links[e.id].append(ref)
-                if e.id not in links[ref]:
-                    links[ref].append(e.id)
-        if isinstance(e, Document):
-            for ref in e.implements:
-                implemented_by[ref].append(e.id)
-    kb.children, kb.links, kb.implemented_by = dict(children), dict(links), dict(implemented_by)
+    yield from entry.codes()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import Passage
 from bot.knowledge.provenance import appears
-from bot.knowledge.schema import Document, Entry, Indicator
+from bot.knowledge.schema import Document, Entry
 from bot.normalize import fold
 
 NAME_SHARE = 0.6  # share of a code-less document's name words its sentence must hold
@@ -19,12 +19,7 @@ NAME_SHARE = 0.6  # share of a code-less document's name words its sentence must
 def figure_needles(e: Entry) -> list[str]:
     """What an entry states in the report's own writing: its figures and names; a document's code
     and name."""
-    if isinstance(e, Document):
-        return [x for x in (e.code, e.name) if x]
-    out = [f.text for f in e.figures]
-    if isinstance(e, Indicator):
-        out += e.names
-    return out
+    return e.needles()
 
 
 def _places(kb: KnowledgeBase, e: Entry) -> list[tuple[str, int | None]]:

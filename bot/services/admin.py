@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.engine.engine import Engine
 from bot.knowledge.base import KnowledgeBase, data_files, load_base
 from bot.knowledge.errors import KbError, KnowledgeError, cut_text
-from bot.knowledge.schema import Synonyms, Target
+from bot.knowledge.schema import Synonyms
 from bot.normalize import format_number
 from bot.services.loading import Loaded, load_engine
 
@@ -255,7 +255,7 @@ class AdminService:
         engine = loaded.engine
         old = self.holder.kb
         removed_targets = [
-            eid for eid in change.removed if isinstance(old.entries[eid], Target)
+            eid for eid in change.removed if old.target(eid) is not None
         ]
         self.holder.engine = engine
         self.pending = None  # made against the base just replaced

@@ -31,6 +31,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
+from typing import TypeVar
 
 from bot.engine.engine import Answer, Engine
 from bot.engine.followup import Context
@@ -46,6 +47,7 @@ REF_MAX = 40  # bytes; leaves room for a callback prefix within Telegram's 64
 _FILLER = frozenset("ve cua cac nhung la gi nao cho toi xem va o trong linh vuc chu de".split())
 _SPLIT = re.compile(r"[\s\-/.]+")
 _CODE = re.compile(r"[-/.]")
+E = TypeVar("E", bound=Entry)
 
 
 class EntryRefs:
@@ -136,11 +138,7 @@ class _State:
 
 
 def _haystack(kb: KnowledgeBase, e: Entry) -> tuple[frozenset[str], str]:
-    parts = [e.title, e.subject, *e.aliases, *e.keywords]
-    if isinstance(e, Document):
-        parts += [e.doc_type, e.code or "", e.name or "", e.issuer or "", e.date or ""]
-    if isinstance(e, Indicator):
-        parts += e.names
+    parts = [e.title, e.subject, *e.aliases, *e.keywords, *e.search_texts()]
     text = fold(" ".join(p for p in parts if p))
     return frozenset(w for w in _SPLIT.split(text) if w), text
 
@@ -289,7 +287,7 @@ class AnswerService:
             e = engine.kb.entries[entry_id]
             # The entry's title reads as the question it answers; follow-ups are completed from it.
             # Its document, as the engine decides for an answer: itself, or the one its sentence cites.
-            cited = [e] if isinstance(e, Document) else engine.cited_documents(e)
+            cited = engine.documents_of(e)
             self.conversations.put(key, Context(e.title, (e.id,), None,
                                                 cited[0].id if len(cited) == 1 else None, "answer"))
         return answer
@@ -307,7 +305,7 @@ class AnswerService:
     def targets(self, year: int | None = None) -> list[Target]:
         """The targets of one year (default: the report's target year), in file order."""
         year = year or self.target_year
-        return [e for e in self.kb.of_kind("target") if isinstance(e, Target) and e.year == year]
+        return self.kb.targets(year)
 
     def result_sections(self) -> list[Section]:
         """Sections that hold results (directly), in report order."""
@@ -321,7 +319,7 @@ class AnswerService:
         if section_id not in kb.sections:
             return []
         ids = kb.descendants(section_id)
-        return [e for e in kb.of_kind("indicator") if isinstance(e, Indicator) and e.section in ids]
+        return [e for e in kb.indicators() if e.section in ids]
 
     def find_section(self, topic: str) -> Section | None:
         """A results section named by its number ('3') or by words of its title ('kiểm tra')."""
@@ -341,14 +339,13 @@ class AnswerService:
 
     def results_about(self, topic: str) -> list[Indicator]:
         """Results whose wording contains every word of the topic."""
-        return [e for e in self._matching(topic, "indicator") if isinstance(e, Indicator)]
+        return self._matching(topic, self.kb.indicators())
 
     def documents(self, keyword: str = "") -> list[Document]:
         """Cited documents, all or those whose code, name or subject contain every keyword word."""
-        return [e for e in self._matching(keyword, "document") if isinstance(e, Document)]
+        return self._matching(keyword, self.kb.documents())
 
-    def _matching(self, words: str, kind: str) -> list[Entry]:
-        pool = self.kb.of_kind(kind)
+    def _matching(self, words: str, pool: list[E]) -> list[E]:
         tokens = topic_tokens(words)
         if not tokens:
             return pool

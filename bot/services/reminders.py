@@ -65,7 +65,7 @@ class FanoutResult:
 
 def targets_for(sub: Subscription, kb: KnowledgeBase) -> list[Target]:
     """The targets (of the report's target year) a subscription follows; missing ones are left out."""
-    targets = [e for e in kb.entries.values() if isinstance(e, Target) and e.year == kb.target_year]
+    targets = kb.current_targets()
     if sub.scope == "all":
         return targets
     if sub.scope == "section":

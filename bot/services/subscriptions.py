@@ -28,7 +28,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.schema import Target
 from bot.services.reminders import ReminderService
 from bot.services.schedule import due_period, next_fire
 from bot.services.sending import ChatUnavailable, Sender, SendError
@@ -94,8 +93,7 @@ def follows_something(kb: KnowledgeBase, scope: str, ref: str) -> bool:
         return True
     if scope == "section":
         return ref in kb.sections
-    entry = kb.entries.get(ref)
-    return isinstance(entry, Target) and entry.year == kb.target_year
+    return kb.current_target(ref) is not None
 
 
 class SubscriptionService:

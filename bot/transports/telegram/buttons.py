@@ -7,7 +7,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.knowledge.schema import Target
 from bot.transports.telegram import callbacks, texts
 from bot.transports.telegram.handlers import (
     Context,
@@ -67,8 +66,8 @@ async def follow_button(update: Update, context: Context) -> None:
     query = update.callback_query
     svc = services(context)
     target_id = svc.answers.refs.resolve(parse_prefixed(query.data or "", "sub") or "") if query else None
-    target = svc.answers.get(target_id) if target_id else None
-    if not isinstance(target, Target):
+    target = svc.answers.kb.target(target_id)
+    if target is None:
         await stale(update, context)
         return
     await svc.follow(update, context, target)

@@ -247,8 +247,8 @@ async def confirm_button(update: Update, context: Context) -> None:
     answers = services(context).answers
     m = _CONFIRM_RE.match(query.data or "")
     target_id = answers.refs.resolve(m.group(1)) if m else None
-    target = answers.get(target_id) if target_id else None
-    if m is None or not isinstance(target, Target) or target.year != answers.target_year:
+    target = answers.kb.current_target(target_id)
+    if m is None or target is None:
         await stale(update, context)
         return
     key = (chat.id, query.message.message_id if query.message else 0)

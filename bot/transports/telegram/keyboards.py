@@ -22,7 +22,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine.compose import label
 from bot.engine.engine import Answer
-from bot.knowledge.schema import Entry, Indicator, Target
+from bot.knowledge.schema import Entry
 from bot.normalize import fold
 from bot.services.answers import AnswerService
 from bot.transports.telegram import texts
@@ -99,11 +99,12 @@ def entry_button(service: AnswerService, e: Entry, text: str | None = None) -> I
 
 def related_label(service: AnswerService, e: Entry) -> str:
     """'🎯 Chỉ tiêu 2024: …', '📋 Kế hoạch 2023: …' (an earlier year's plan) or '📊 Kết quả 2023: …'."""
-    if isinstance(e, Target):
-        template = texts.BTN_TARGET if e.year == service.target_year else texts.BTN_PLAN
-        return template.format(year=e.year, title=e.title)
-    if isinstance(e, Indicator):
-        return texts.BTN_RESULT.format(year=e.year, title=e.title)
+    target, result = service.kb.target(e.id), service.kb.indicator(e.id)
+    if target is not None:
+        template = texts.BTN_TARGET if target.is_target_for(service.target_year) else texts.BTN_PLAN
+        return template.format(year=target.year, title=e.title)
+    if result is not None:
+        return texts.BTN_RESULT.format(year=result.year, title=e.title)
     return e.title
 
 
@@ -114,7 +115,7 @@ def entry_markup(service: AnswerService, entry_id: str) -> InlineKeyboardMarkup 
     if e is None:
         return None
     rows = [[entry_button(service, other, related_label(service, other))] for other in service.related(entry_id)[:4]]
-    if isinstance(e, Target) and e.year == service.target_year:
+    if e.is_target_for(service.target_year):
         rows.append([button(texts.BTN_FOLLOW, follow_data(service, e.id))])
     return InlineKeyboardMarkup(rows) if rows else None
 

@@ -40,7 +40,7 @@ def _paged(service: AnswerService, ref: ListRef, title: str, items: list[Entry],
     ref = ref.at(page)
     start = page * PAGE_SIZE
     chunk = items[start:start + PAGE_SIZE]
-    lines = [kb.figure(e) if e.kind == "document" else f"{e.title}: {kb.figure(e)}" for e in chunk]
+    lines = [kb.line(e) for e in chunk]
     text = page_html(title, lines, page=page, pages=pages, total=len(items), first_number=start + 1)
     rows = [[entry_button(service, e, f"{start + i}. {label(kb, e)}")] for i, e in enumerate(chunk, 1)]
     nav = nav_row(ref, pages)

@@ -132,8 +132,8 @@ def button_target(update: Update, context: Context, prefix: str) -> Target | Non
     answers = services(context).answers
     data = query.data or "" if query else ""
     target_id = answers.refs.resolve(data[len(prefix):]) if data.startswith(prefix) else None
-    target = answers.get(target_id) if target_id else None
-    if not isinstance(target, Target) or target.year != answers.target_year:
+    target = answers.kb.current_target(target_id)
+    if target is None:
         return None
     return target
 

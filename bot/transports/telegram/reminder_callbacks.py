@@ -78,8 +78,8 @@ def subject_from(answers: AnswerService, scope_code: str, ref: str) -> Subject |
         ok = any(sid == ref for sid, _ in target_sections(answers))
         return Subject("section", ref, f"f:s:{ref}") if ok else None
     target_id = answers.refs.resolve(ref)
-    target = answers.get(target_id) if target_id else None
-    if isinstance(target, Target) and target.year == answers.target_year:
+    target = answers.kb.current_target(target_id)
+    if target is not None:
         return Subject("target", target.id, f"f:t:{ref}")
     return None
 

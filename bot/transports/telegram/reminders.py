@@ -85,8 +85,8 @@ def subject_label(answers: AnswerService, scope: str, ref: str) -> str:
     if scope == "section":
         section = kb.sections.get(ref)
         return f"các chỉ tiêu của mục {section.title}" if section else f"mục {ref}{GONE_SUFFIX}"
-    target = kb.entries.get(ref)
-    if isinstance(target, Target) and target.year == answers.target_year:
+    target = kb.current_target(ref)
+    if target is not None:
         return target.title
     return f"chỉ tiêu {ref}{GONE_SUFFIX}"
 

@@ -69,10 +69,7 @@ def resolve_target(answers: AnswerService, code: str) -> Target | None:
     if code.isdigit():
         n = int(code)
         return targets[n - 1] if 1 <= n <= len(targets) else None
-    entry = answers.get(code.lower())
-    if isinstance(entry, Target) and entry.year == answers.target_year:
-        return entry
-    return None
+    return answers.kb.current_target(code.lower())
 
 
 def unknown_target_text(answers: AnswerService, code: str) -> str:

@@ -179,21 +179,10 @@ def complete(question: str, ctx: Context, *, doc_label: str | None, linked_label
     own_folded = fold(" ".join(own))
 
     # 1. Documents: a pronoun, or a question about a document that names none.
-    pron = _DOC_PRONOUN.search(own_folded)
-    if doc_label and (pron or _asks_only_document(own_folded)):
-        label = doc_label
-        if pron and pron.group(1) and pron.group(1) != "van ban":
-            if not fold(doc_label).startswith(pron.group(1)):
-                label = linked_label.get(pron.group(1), doc_label)
-            else:
-                label = doc_label
-        if pron:
-            spans = _span_words(own, _DOC_PRONOUN)
-            a, b = spans[0]
-            words = own[:a] + [label] + own[b:]
-        else:
-            words = [label, *own]
-        return Reading(_join(words) + "?", True, document=True)
+    if doc_label:
+        reading = _document_reading(own, own_folded, doc_label, linked_label)
+        if reading is not None:
+            return reading
 
     # 2. Everything else: the last question, with what the follow-up replaces taken out.
     base = _words(ctx.question.strip().rstrip("?!. "))
@@ -227,6 +216,25 @@ def complete(question: str, ctx: Context, *, doc_label: str | None, linked_label
         a, b = unit
         return Reading(_join(base[:a] + content + base[b:]) + "?", True)
     return Reading(_join(base + extra) + "?", True)
+
+
+def _document_reading(own: list[str], own_folded: str, doc_label: str,
+                      linked_label: dict[str, str]) -> Reading | None:
+    """A follow-up about the last document: its pronoun ("nghị quyết đó") replaced by the document's
+    label, or the label put first when the question names no document; None when it is not one."""
+    pron = _DOC_PRONOUN.search(own_folded)
+    if not pron and not _asks_only_document(own_folded):
+        return None
+    label = doc_label
+    named = pron.group(1) if pron else None
+    if named and named != "van ban" and not fold(doc_label).startswith(named):
+        label = linked_label.get(named, doc_label)  # "nghị quyết đó" after a guide: the resolution it implements
+    if pron:
+        a, b = _span_words(own, _DOC_PRONOUN)[0]
+        words = own[:a] + [label] + own[b:]
+    else:
+        words = [label, *own]
+    return Reading(_join(words) + "?", True, document=True)
 
 
 def _names_something(words: list[str]) -> bool:

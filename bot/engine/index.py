@@ -35,7 +35,6 @@ class EntryIndex:
     phrase_texts: list[str]
     bigrams: set[str]
     years: set[int]
-    units: set[str]
     accented: set[str]
     has_percent: bool
     has_plan_percent: bool
@@ -61,7 +60,6 @@ class Index:
     idf: dict[str, float]
     postings: dict[str, list[str]]
     vocab: list[str]
-    unit_vocab: set[str]
     max_idf: float
     ids: list[str] = field(default_factory=list)
     bigram_vocab: frozenset[str] = frozenset()
@@ -100,7 +98,6 @@ def _entry_words(kb: KnowledgeBase, lexicon: Lexicon, e: Entry) -> tuple[dict[st
 class _FigureFacts:
     """What an entry's figures tell the matcher: units (main one first) and the kinds of figure."""
 
-    units: set[str] = field(default_factory=set)
     unit_list: list[list[str]] = field(default_factory=list)
     has_percent: bool = False
     has_plan_percent: bool = False
@@ -112,11 +109,9 @@ def _figure_facts(lexicon: Lexicon, figures: list[Figure]) -> _FigureFacts:
     out = _FigureFacts()
     for f in figures:
         utoks = [t for t in lexicon.expand(f.unit).split() if t not in STOPWORDS]
-        out.units.update(utoks)
         out.unit_list.append(utoks)
         if f.is_percent:
             out.has_percent = True
-            out.units.add("%")
         if f.role == "percent_of_plan":
             out.has_plan_percent = True
         if f.role == "expected":
@@ -146,7 +141,7 @@ def _entry_index(kb: KnowledgeBase, lexicon: Lexicon, e: Entry) -> EntryIndex:
     text = " ".join([*(" ".join(p) for p in phrases), " ".join(weights)])
     return EntryIndex(
         entry=e, weights=weights, phrases=[p for p in phrases if p],
-        phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years, units=figs.units,
+        phrase_texts=[" ".join(p) for p in phrases if p], bigrams=bigrams, years=years,
         accented=accented, has_percent=figs.has_percent, has_plan_percent=figs.has_plan_percent,
         expected=expected, as_of=as_of, has_date=has_date, text=f" {text} ", unit_list=figs.unit_list,
         children_of={e.id} if e.id in kb.children else set(),
@@ -167,7 +162,6 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
     n_entries = max(len(entries), 1)
     idf = {t: math.log((n_entries + 1) / (c + 0.5)) for t, c in df.items()}
     max_idf = math.log((n_entries + 1) / 0.5)
-    unit_vocab = set().union(*(ei.units for ei in entries.values())) if entries else set()
     ids = list(entries)
     position = {eid: i for i, eid in enumerate(ids)}
     post_idx = {t: np.array([position[e] for e in es], dtype=np.int32) for t, es in postings.items()}
@@ -179,5 +173,5 @@ def build_index(kb: KnowledgeBase, lexicon: Lexicon) -> Index:
                 w = tuple(idf.get(t, max_idf) for t in toks)
                 ei.phrase_data.append((toks, w, sum(w)))
     bigram_vocab = frozenset().union(*(ei.bigrams for ei in entries.values())) if entries else frozenset()
-    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), unit_vocab, max_idf, ids=ids,
+    return Index(kb, lexicon, entries, idf, dict(postings), sorted(idf), max_idf, ids=ids,
                  post_idx=post_idx, post_w=post_w, bigram_vocab=bigram_vocab, known=frozenset(idf))

@@ -93,7 +93,8 @@ class DocumentStage(EngineState):
                 # The fact's sentence cites none: the document of that type the question describes.
                 pool = [x for x in self.kb.documents() if x.doc_type == wanted]
                 ranked = self._rank_within(q, intent, pool)
-                if ranked and ranked[0].score >= ANSWER_MIN and (len(ranked) == 1 or ranked[0].score - ranked[1].score >= MARGIN):
+                clear = len(ranked) == 1 or (len(ranked) > 1 and ranked[0].score - ranked[1].score >= MARGIN)
+                if ranked and ranked[0].score >= ANSWER_MIN and clear:
                     top = self.kb.document(ranked[0].id)
                     docs = [top] if top is not None else []
         if len(docs) != 1:

@@ -183,7 +183,8 @@ class Engine(StructuredStage, VerifyStage, StatementStage, DocumentStage, Conver
         q = self.understand(question)
         q.soft, q.shown = soft, shown
         if not q.tokens:
-            return no_answer(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?”")
+            example = f"kết nạp bao nhiêu đảng viên năm {self.kb.result_year}?"
+            return no_answer(f"Bạn hãy gõ câu hỏi về báo cáo, ví dụ: “{example}”")
         two = self._two_part(q)
         if two is not None:
             return two

@@ -17,8 +17,13 @@ from bot.knowledge.schema import Document, Indicator, Target
 
 _RESULT = re.compile(r"\b(thuc te|da dat|dat duoc|thuc hien duoc|ket qua thuc hien)\b")
 # "có đạt kế hoạch không?", "đã vượt chỉ tiêu chưa?" (no number asked before the last word).
-_YES_NO = re.compile(r"\b(dat|vuot|hoan thanh)\b(?:(?!\b(?:bao nhieu|may)\b).){0,60}\b(khong|chua|ko|hok|khum|k)\s*\??\s*$")
-_COMPARE = re.compile(r"\b(tang hay giam|giam hay tang|so voi cung ky|so voi nam truoc|tang (?:khong|chua)|giam (?:khong|chua))\b")
+_YES_NO = re.compile(
+    r"\b(dat|vuot|hoan thanh)\b(?:(?!\b(?:bao nhieu|may)\b).){0,60}\b(khong|chua|ko|hok|khum|k)\s*\??\s*$"
+)
+_ACHIEVED = re.compile(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b")
+_COMPARE = re.compile(
+    r"\b(tang hay giam|giam hay tang|so voi cung ky|so voi nam truoc|tang (?:khong|chua)|giam (?:khong|chua))\b"
+)
 _PLAN = re.compile(r"\b(ke hoach|chi tieu|muc tieu|dat ra|du dinh|giao chi tieu|phan dau|dat muc tieu)\b")
 _PLAN_PERCENT = re.compile(
     r"(%|phan tram|ty le)[^?]{0,30}(ke hoach)|(so|so voi) ke hoach|ke hoach[^?]{0,6}(%|phan tram)"
@@ -132,8 +137,7 @@ def read_intent(q: Query, index: Index) -> Intent:
         yes_no=yes_no,
         compare=bool(_COMPARE.search(t)),
         result_of_target_year=(
-            years_in(t) == {index.kb.target_year} and bool(re.search(r"\b(ket qua|dat duoc|da dat|thuc hien duoc|da ket nap)\b", t))
-            and not _PLAN.search(t)
+            years_in(t) == {index.kb.target_year} and bool(_ACHIEVED.search(t)) and not _PLAN.search(t)
         ),
     )
 

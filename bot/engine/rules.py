@@ -84,7 +84,9 @@ DOC_TYPE_WORDS = folded_words(ASKED_TYPES)
 STARTS_WITH_DOC = re.compile(r"^(" + "|".join(k for k in DOC_TYPE_WORDS if k != "ke hoach") + r")\b")
 
 
-ASKS_ATTRIBUTE = re.compile(r"\b(ngay nao|ngay ban hanh|ban hanh ngay|ngay may|khi nao|cua ai|co quan nao|ai ban hanh)\b")
+ASKS_ATTRIBUTE = re.compile(
+    r"\b(ngay nao|ngay ban hanh|ban hanh ngay|ngay may|khi nao|cua ai|co quan nao|ai ban hanh)\b"
+)
 
 
 NAMES_DOCUMENT = re.compile(

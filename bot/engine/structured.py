@@ -280,7 +280,8 @@ class StructuredStage(EngineState):
             matched += [d for d in resolve(ref, self._codes, q.text) if d not in matched]
         if not matched:
             code = refs[0]
-            label = f" ({code.letters.upper()}{'/' + code.issuer.upper() if code.issuer else ''})" if code.letters else ""
+            issuer = f"/{code.issuer.upper()}" if code.issuer else ""
+            label = f" ({code.letters.upper()}{issuer})" if code.letters else ""
             return no_answer(f"Báo cáo không nhắc đến văn bản số {code.number}{label}.")
         if len(matched) == 1:
             missing = self._lacks_asked(intent, matched[0])
@@ -326,7 +327,8 @@ class StructuredStage(EngineState):
             wanted = {v for k, v in DOC_TYPE_WORDS.items() if re.search(rf"\b{k}\b", q.text)}
             if wanted:
                 pool = [x for x in self.kb.documents() if x.doc_type in wanted]
-            heading = "Các văn bản được báo cáo trích dẫn" if not wanted else "Các " + ", ".join(sorted(w.lower() for w in wanted)) + " được trích dẫn"
+            kinds = ", ".join(sorted(w.lower() for w in wanted))
+            heading = f"Các {kinds} được trích dẫn" if wanted else "Các văn bản được báo cáo trích dẫn"
         else:
             heading = f"Kết quả năm {self.kb.result_year}"
         topic_text = GENERIC_TOPIC.sub(" ", q.text)

@@ -37,7 +37,9 @@ SECTIONS_FILE = "sections.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 EXCLUSIONS_FILE = "exclusions.yaml"
 SPECIAL_FILES = {SECTIONS_FILE, SYNONYMS_FILE, EXCLUSIONS_FILE}
-MODELS: dict[str, type[Indicator] | type[Target] | type[Document]] = {"indicator": Indicator, "target": Target, "document": Document}
+MODELS: dict[str, type[Indicator] | type[Target] | type[Document]] = {
+    "indicator": Indicator, "target": Target, "document": Document,
+}
 PATH_SEP = " › "
 
 
@@ -180,7 +182,8 @@ def document_figure(doc: Document, kb: KnowledgeBase) -> str:
     return doc.figure_text(kb.entries)
 
 
-def _validation_errors(exc: ValidationError, file: str, data: Any, entry_id: str | None, base_loc: tuple) -> list[KbError]:
+def _validation_errors(exc: ValidationError, file: str, data: Any, entry_id: str | None,
+                       base_loc: tuple) -> list[KbError]:
     out = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -332,8 +335,8 @@ class _Loader:
             return
         raw_kind = raw.get("kind", kind)
         if raw_kind != kind:
-            errors.append(KbError(r, f"entry of kind {raw_kind!r} in a file of kind {kind!r}", entry=entry_id, field="kind",
-                                  line=line_of(data, ("entries", i, "kind"))))
+            errors.append(KbError(r, f"entry of kind {raw_kind!r} in a file of kind {kind!r}", entry=entry_id,
+                                  field="kind", line=line_of(data, ("entries", i, "kind"))))
             return
         try:
             entry = MODELS[kind].model_validate(dict(raw))
@@ -342,7 +345,8 @@ class _Loader:
             return
         line = line_of(data, ("entries", i))
         if entry.id in self.entries:
-            dup = KbError(r, f"duplicate id (first defined in {self.files[entry.id]})", entry=entry.id, field="id", line=line)
+            first = self.files[entry.id]
+            dup = KbError(r, f"duplicate id (first defined in {first})", entry=entry.id, field="id", line=line)
             errors.append(dup)
             self.duplicates[r].append((dup, self.files[entry.id]))
             return

@@ -78,8 +78,8 @@ def _check_alias_collisions(kb: KnowledgeBase, lines: dict[str, int | None]) -> 
             other = seen.get(key)
             if other and other != e.id:
                 errors.append(
-                    KbError(kb.files[e.id], f"alias {alias!r} is also an alias of {other!r}", entry=e.id, field="aliases",
-                            line=lines.get(e.id))
+                    KbError(kb.files[e.id], f"alias {alias!r} is also an alias of {other!r}", entry=e.id,
+                            field="aliases", line=lines.get(e.id))
                 )
             else:
                 seen[key] = e.id

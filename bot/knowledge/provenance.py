@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.errors import KbError
-from bot.knowledge.schema import Document, Indicator
+from bot.knowledge.schema import Document, Entry, Indicator
 from bot.knowledge.source import ReportUnreadable, SourceError, SourceReport, clean, read_report
 from bot.knowledge.vocabulary import CODE_TOKEN
 from bot.normalize import nfc
@@ -59,7 +59,7 @@ def load_source(kb: KnowledgeBase, path: Path) -> SourceReport:
     return read_report(path, anchors_of(kb))
 
 
-def _entry_texts(entry) -> list[tuple[str, str]]:
+def _entry_texts(entry: Entry) -> list[tuple[str, str]]:
     """(field, text) pairs that must stand in the cited text."""
     out: list[tuple[str, str]] = []
     if isinstance(entry, Document):
@@ -74,48 +74,52 @@ def _entry_texts(entry) -> list[tuple[str, str]]:
 
 def check_provenance(kb: KnowledgeBase, report: SourceReport) -> list[KbError]:
     """Every figure of every entry appears, as written, in the section or footnote it cites."""
-    errors: list[KbError] = []
-    texts: dict[tuple[str, int | None], str] = {}
+    texts: dict[tuple[str, int | None], str | None] = {}
 
     def cited_text(section: str, footnote: int | None) -> str | None:
         key = (section, footnote)
         if key not in texts:
-            if footnote is None:
-                texts[key] = squash(report.section_text(section))
-            else:
-                fn = report.footnote_text(footnote)
-                texts[key] = squash(fn) if fn is not None else None  # type: ignore[assignment]
+            raw = report.section_text(section) if footnote is None else report.footnote_text(footnote)
+            texts[key] = squash(raw) if raw is not None else None
         return texts[key]
 
+    errors: list[KbError] = []
     for e in kb.entries.values():
-        file = kb.files[e.id]
-        citations = [(c.section, c.footnote) for c in e.cited_in] if isinstance(e, Document) else [(e.section, e.footnote)]
-        for idx, (section, footnote) in enumerate(citations):
-            fld = f"cited_in.{idx}" if isinstance(e, Document) else "footnote"
-            if section not in report.sections:
-                errors.append(KbError(file, f"section {section!r} is not located in the source", entry=e.id, field="section",
-                                      line=kb.line_of(e.id, "section")))
-                continue
-            if footnote is not None:
-                owner = report.footnote_section.get(footnote)
-                if owner is None:
-                    errors.append(KbError(file, f"footnote {footnote} does not exist in the source", entry=e.id, field=fld,
-                                      line=kb.line_of(e.id, fld)))
-                    continue
-                if owner != section:
-                    errors.append(KbError(
-                        file, f"footnote {footnote} is marked in section {owner!r}, not {section!r}", entry=e.id, field=fld,
-                                      line=kb.line_of(e.id, fld)))
-                    continue
-            text = cited_text(section, footnote)
-            where = f"footnote {footnote}" if footnote else f"section {section}"
-            for fld_name, needle in _entry_texts(e):
-                if text is None or not appears(needle, text):
-                    errors.append(KbError(file, f"{needle!r} does not appear in the text of {where}", entry=e.id, field=fld_name,
-                                      line=kb.line_of(e.id, fld_name)))
-            if isinstance(e, Document) and e.date and idx == 0 and not appears(e.date, text or ""):
-                errors.append(KbError(file, f"{e.date!r} does not appear in the text of {where}", entry=e.id, field="date",
-                                      line=kb.line_of(e.id, "date")))
+        for idx, (section, footnote) in enumerate(_citations(e)):
+            errors += _citation_errors(kb, report, e, idx, (section, footnote), cited_text)
+    return errors
+
+
+def _citations(e: Entry) -> list[tuple[str, int | None]]:
+    """(section, footnote) of each place an entry cites: every citation of a document, else its one."""
+    if isinstance(e, Document):
+        return [(c.section, c.footnote) for c in e.cited_in]
+    return [(e.section, e.footnote)]
+
+
+def _citation_errors(kb: KnowledgeBase, report: SourceReport, e: Entry, idx: int, place: tuple[str, int | None],
+                     cited_text: Callable[[str, int | None], str | None]) -> list[KbError]:
+    """What of entry `e` its `idx`-th citation `place` does not hold (or why the place is wrong)."""
+    section, footnote = place
+    fld = f"cited_in.{idx}" if isinstance(e, Document) else "footnote"
+
+    def err(message: str, field: str) -> KbError:
+        return KbError(kb.files[e.id], message, entry=e.id, field=field, line=kb.line_of(e.id, field))
+
+    if section not in report.sections:
+        return [err(f"section {section!r} is not located in the source", "section")]
+    if footnote is not None:
+        owner = report.footnote_section.get(footnote)
+        if owner is None:
+            return [err(f"footnote {footnote} does not exist in the source", fld)]
+        if owner != section:
+            return [err(f"footnote {footnote} is marked in section {owner!r}, not {section!r}", fld)]
+    text = cited_text(section, footnote)
+    where = f"footnote {footnote}" if footnote else f"section {section}"
+    errors = [err(f"{needle!r} does not appear in the text of {where}", name)
+              for name, needle in _entry_texts(e) if text is None or not appears(needle, text)]
+    if isinstance(e, Document) and e.date and idx == 0 and not appears(e.date, text or ""):
+        errors.append(err(f"{e.date!r} does not appear in the text of {where}", "date"))
     return errors
 
 
@@ -243,5 +247,6 @@ def check_coverage(kb: KnowledgeBase, report: SourceReport) -> Coverage:
             covered += 1
         else:
             uncovered.append(fig)
-    unused = [f"{x.figure} ({x.section or ''} fn{x.footnote or ''})" for i, x in enumerate(kb.exclusions) if i not in used]
+    unused = [f"{x.figure} ({x.section or ''} fn{x.footnote or ''})"
+              for i, x in enumerate(kb.exclusions) if i not in used]
     return Coverage(covered, total, excluded, uncovered, unused)

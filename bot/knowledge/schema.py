@@ -16,9 +16,9 @@ from bot.knowledge.fields import PART_LABELS, EntryId, Figure, NonEmpty, Role, S
 from bot.knowledge.vocabulary import DOC_TYPES
 
 __all__ = [
-    "DOC_TYPES", "PART_LABELS", "Citation", "DataFile", "Document", "Entry", "EntryBase", "EntryId", "Exclusion", "ExclusionsFile",
-    "Fact", "Figure", "Indicator", "Kind", "NonEmpty", "Role", "Section", "SectionId", "SectionsFile", "Strict", "Synonyms",
-    "Target",
+    "DOC_TYPES", "PART_LABELS", "Citation", "DataFile", "Document", "Entry", "EntryBase", "EntryId", "Exclusion",
+    "ExclusionsFile", "Fact", "Figure", "Indicator", "Kind", "NonEmpty", "Role", "Section", "SectionId", "SectionsFile",
+    "Strict", "Synonyms", "Target",
 ]
 
 Kind = Literal["indicator", "target", "document"]

@@ -353,6 +353,7 @@ class AnswerService:
         out = []
         for e in pool:
             hwords, htext = hay[e.id]
-            if all(any(w.startswith(t) for w in hwords) or (_CODE.search(t) is not None and t in htext) for t in tokens):
+            if all(any(w.startswith(t) for w in hwords) or (_CODE.search(t) is not None and t in htext)
+                   for t in tokens):
                 out.append(e)
         return out

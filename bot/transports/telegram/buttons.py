@@ -45,7 +45,8 @@ async def example_button(update: Update, context: Context) -> None:
         return
     await ack(context, query)
     answers = services(context).answers
-    answer = await answers.ask(texts.EXAMPLES[int(n)].format(**texts.years(answers)), chat.id, user.id if user else None)
+    example = texts.EXAMPLES[int(n)].format(**texts.years(answers))
+    answer = await answers.ask(example, chat.id, user.id if user else None)
     await send_answer(context, chat.id, answer)
 
 

@@ -863,6 +863,7 @@ class Emulator:
         self._fail_next: dict[str, deque[_Fault]] = {}
         self._fault_rates: dict[str, _FaultRate] = {}
         self._delays: dict[str, float] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self._blocked: set[int] = set()
         self._failing_chats: dict[int, int] = {}
 
@@ -1040,6 +1041,10 @@ class Emulator:
             return self._finish_error(method, raw_all, err)
         self._record(method, params)
         try:
+            held = self._held.get(method)
+            if held is not None:
+                self._notify_waiters()  # a test waiting for this request sees it arrive (counted)
+                await self._until_set(held)
             if self._delays:
                 delay = self._delays.get(method)
                 if delay is None and method != "getUpdates":
@@ -1131,6 +1136,26 @@ class Emulator:
         else:
             self._delays[method] = seconds
 
+    def hold(self, method: str) -> None:
+        """Hold every response of ``method`` until :meth:`release` (or the emulator stops): the
+        bot waits in a state the test controls, for as long as the test needs, not for a duration."""
+        self._held.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held requests of ``method`` (and the next ones at once)."""
+        event = self._held.pop(method, None)
+        if event is not None:
+            event.set()
+
+    async def _until_set(self, event: asyncio.Event) -> None:
+        """Wait for ``event`` or the emulator stopping, whichever comes first."""
+        waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._closing.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
     def fail_chat(self, chat_id: int, status: int = 502) -> None:
         """Every send/edit to this chat fails with ``status`` (a 5xx: Telegram did not take it)."""
         self._failing_chats[chat_id] = status
@@ -1148,10 +1173,12 @@ class Emulator:
         self._blocked.discard(chat_id)
 
     def reset_faults(self) -> None:
-        """Remove all injected faults, fault rates, delays and blocked chats."""
+        """Remove all injected faults, fault rates, delays, holds and blocked chats."""
         self._fail_next.clear()
         self._fault_rates.clear()
         self._delays.clear()
+        for method in list(self._held):
+            self.release(method)
         self._blocked.clear()
         self._failing_chats.clear()
 

@@ -23,6 +23,10 @@ from bot.services.admin import AdminService, EngineHolder, format_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# These tests bound the parser's time: every edited or uploaded text is parsed for real (see conftest's
+# YAML memo).
+pytestmark = pytest.mark.usefixtures("real_yaml")
+
 # 353 bytes; expands to 9^9 ≈ 387 million strings ("billion laughs").
 ANCHOR_BOMB = "".join(
     f"{k}: &{k} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]\n"

@@ -97,6 +97,7 @@ async def test_kill_9_with_300_queued_updates_loses_none_and_records_none_twice(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+    emulator.set_delay("sendMessage", 0)  # the restart only drains the rest: no need to be slow
     handled_before = len(progress_rows(db))
     assert 0 < handled_before < 300
 
@@ -126,12 +127,12 @@ async def test_kill_9_with_300_queued_updates_loses_none_and_records_none_twice(
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
 async def test_sighup_during_start_up_does_not_kill_the_bot(emulator: Emulator, tmp_path: Path) -> None:
-    emulator.set_delay("getMe", 1.0)  # start-up stays before getMe long enough to be signalled
+    emulator.hold("getMe")  # start-up waits at its first getMe until the signal is sent
     proc = await start_bot(bot_env(emulator, tmp_path / "bot.sqlite3"))
     try:
         await emulator.wait_for(lambda: emulator.request_counts["getMe"] >= 1, timeout=30)
-        proc.send_signal(signal.SIGHUP)
-        emulator.set_delay("getMe", 0)
+        proc.send_signal(signal.SIGHUP)  # pending in the bot before it can read any answer
+        emulator.release("getMe")
         emulator.inject_command(ADMIN + 1, "/help")
         await emulator.wait_for_messages(ADMIN + 1, 1, timeout=30)  # alive, and answering
         assert proc.returncode is None

@@ -253,6 +253,22 @@ async def test_fault_rate_is_deterministic_and_delay(emulator: Emulator, bot: Bo
     assert time.monotonic() - start >= 0.29
 
 
+async def test_hold_keeps_the_answer_until_released(emulator: Emulator, bot: Bot) -> None:
+    emulator.hold("getMe")
+    before = emulator.request_counts["getMe"]
+    task = asyncio.create_task(bot.get_me())
+    await emulator.wait_for(lambda: emulator.request_counts["getMe"] > before)
+    for _ in range(20):  # the request has arrived; its answer does not come while held
+        await asyncio.sleep(0)
+    assert not task.done()
+    emulator.release("getMe")
+    assert (await asyncio.wait_for(task, 5)).username == emulator.bot_username
+    await asyncio.wait_for(bot.get_me(), 5)  # released: answered at once
+    emulator.hold("getMe")
+    emulator.reset_faults()  # releases holds too
+    await asyncio.wait_for(bot.get_me(), 5)
+
+
 # --- updates ------------------------------------------------------------------------------
 
 

@@ -20,10 +20,8 @@ DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    from tests.conftest import build_full_engine
-
-    return build_full_engine()
+def engine(kb_engine: Engine) -> Engine:
+    return kb_engine  # the session's engine (conftest): built once per worker
 
 
 # -- normalisation -----------------------------------------------------------------------------

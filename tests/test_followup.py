@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.followup import Context, complete, has_marker, strip_markers
-from tests.conftest import REPORT, build_full_engine
+from tests.conftest import REPORT
 
 ROOT = Path(__file__).resolve().parents[1]
 DIALOGUES = ROOT.parent / "shared" / "eval" / "dialogues-dev.jsonl"
@@ -91,12 +91,12 @@ def test_document_pronouns_and_document_questions() -> None:
 # -- conversations through the engine -----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def engine():
+def engine(kb_engine):
     if not REPORT.exists():
         if __import__("os").environ.get("CI"):
             pytest.fail(f"report missing at {REPORT}")
         pytest.skip("report not available")
-    return build_full_engine()
+    return kb_engine  # the session's engine (conftest): built once per worker
 
 
 def _talk(engine, *questions: str):

@@ -11,19 +11,19 @@ import pytest
 
 from bot.engine.accounting import answer_type, contrasts, informative, leftover
 from bot.engine.smalltalk import small_talk
-from tests.conftest import REPORT, build_full_engine
+from tests.conftest import REPORT
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV2 = ROOT.parent / "shared" / "eval" / "dev2.jsonl"
 
 
 @pytest.fixture(scope="module")
-def engine():
+def engine(kb_engine):
     if not REPORT.exists():
         if __import__("os").environ.get("CI"):
             pytest.fail(f"report missing at {REPORT}")
         pytest.skip("report not available")
-    return build_full_engine()
+    return kb_engine  # the session's engine (conftest): built once per worker
 
 
 def test_passages_are_verbatim_with_section_and_footnote(engine) -> None:

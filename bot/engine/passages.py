@@ -73,6 +73,13 @@ class PassageIndex:
             for n in p.markers:
                 referring.setdefault(n, []).append(p)
         part_year = _part_years(kb)
+        word_tokens: dict[str, frozenset[str]] = {}  # a word's expansion, computed once per distinct word
+
+        def tokens_of(word: str) -> frozenset[str]:
+            if word not in word_tokens:
+                word_tokens[word] = frozenset(lexicon.expand(word).split())
+            return word_tokens[word]
+
         for p in passages:
             own_toks = lexicon.expand(p.text).split()
             ctx_text = [kb.sections[s].title for s in _lineage(kb, p.section)]
@@ -87,8 +94,7 @@ class PassageIndex:
                 p, frozenset(own_toks), frozenset(ctx - set(own_toks)),
                 frozenset(f"{a} {b}" for a, b in zip(own_toks, own_toks[1:], strict=False)),
                 frozenset(years), path, " ".join(own_toks),
-                tuple((m.start(), m.end(), frozenset(lexicon.expand(m.group(0)).split()))
-                      for m in _WORD.finditer(p.text)),
+                tuple((m.start(), m.end(), tokens_of(m.group(0))) for m in _WORD.finditer(p.text)),
             ))
         df: dict[str, int] = {}
         self.postings: dict[str, list[int]] = {}

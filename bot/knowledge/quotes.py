@@ -7,6 +7,8 @@ entry's title, aliases and keywords. Provenance reports an entry with no such se
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.passages import Passage
 from bot.knowledge.provenance import appears
@@ -28,8 +30,11 @@ def _places(kb: KnowledgeBase, e: Entry) -> list[tuple[str, int | None]]:
     return [(e.section, e.footnote)]
 
 
-def _words(text: str) -> set[str]:
-    return set(fold(text).split())
+@lru_cache(maxsize=8192)
+def _words(text: str) -> frozenset[str]:
+    """The folded words of a text (memoised: every entry of a section is compared with the same
+    report sentences, at each engine build)."""
+    return frozenset(fold(text).split())
 
 
 def find_quote(kb: KnowledgeBase, e: Entry, by_place: dict[tuple[str, int | None], list[Passage]]) -> Passage | None:

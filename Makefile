@@ -35,6 +35,10 @@ lint: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
 	$(PY) -m mypy
 
+# The tests start many Python processes (xdist workers, real bot processes): let them keep compiled
+# bytecode (__pycache__, ignored by git) instead of compiling the code again in each (~15% of the CPU).
+test test-repeat: export PYTHONDONTWRITEBYTECODE :=
+
 test: $(DEV_STAMP)
 	$(PY) -m ruff check bot tests bench
 	$(PY) -m mypy
@@ -48,7 +52,7 @@ REPEAT ?= 20
 test-repeat: $(DEV_STAMP)
 	@for i in $$(seq $(REPEAT)); do \
 		echo "== run $$i/$(REPEAT)"; \
-		$(PY) -m pytest -q -x -p no:cacheprovider tests/test_telegram_*.py tests/test_faults.py tests/test_crash.py \
+		$(PY) -m pytest -n auto -q -x -p no:cacheprovider tests/test_telegram_*.py tests/test_faults.py tests/test_crash.py \
 			tests/test_storage_faults.py || exit 1; \
 	done; echo "== $(REPEAT)/$(REPEAT) green"
 

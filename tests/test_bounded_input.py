@@ -152,3 +152,35 @@ def test_engine_build_within_the_bounds(kdir: Path) -> None:
     started = time.process_time()
     Engine(kb)
     assert time.process_time() - started < 3.0
+
+
+def _lines(data: object) -> object:
+    """The line numbers a parse remembers, in the shape of the data."""
+    if isinstance(data, dict):
+        return [getattr(data, "__line__", None), getattr(data, "key_lines", None), [_lines(v) for v in data.values()]]
+    if isinstance(data, list):
+        return [_lines(v) for v in data]
+    return None
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml: one parser only")
+def test_the_fast_parser_reads_the_base_exactly_as_the_python_one() -> None:
+    from bot.knowledge import yamlio
+
+    assert yamlio._LineLoader is not yamlio._PyLineLoader  # libyaml is used when present
+    for path in sorted((ROOT / "knowledge").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        fast = yaml.load(text, Loader=yamlio._LineLoader)  # noqa: S506 - a safe loader
+        slow = yaml.load(text, Loader=yamlio._PyLineLoader)  # noqa: S506 - a safe loader
+        assert fast == slow and _lines(fast) == _lines(slow), path.name
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("kind: target\n\t- a\n", 2, "'\\t'"),  # a tab: the message names it
+    ("kind: target\nentries: [ {id: x", 2, "expected ',' or '}'"),  # the end of a file without its newline
+    ("a: 1\na: 2\n", 2, "duplicate key 'a'"),
+])
+def test_a_syntax_error_names_its_line_and_what_is_wrong(text: str, line: int, words: str) -> None:
+    with pytest.raises(YamlError) as caught:
+        load_yaml_text(text, "targets.yaml")
+    assert caught.value.line == line and words in caught.value.message

@@ -213,7 +213,7 @@ async def test_one_chats_failing_replies_do_not_hold_up_others(telegram_bot, emu
         emulator.fail_chat(stuck, 502)
         for q in QUESTIONS[:3]:
             emulator.inject_message(stuck, q)
-        await until(lambda: limiter.failures >= 1, timeout=10)
+        await until(lambda: limiter.failures >= 1, timeout=20)
         # bot.say waits a few seconds at most: a queue shared with the stuck chat would hold the
         # answer behind minutes of retries.
         [answer] = await bot.say(free, QUESTIONS[3])

@@ -186,7 +186,7 @@ def test_engine_worker_dies_with_its_parent(tmp_path: Path) -> None:
             state = Path(f"/proc/{worker}/stat")
             return state.exists() and state.read_text().split(") ")[1].startswith("Z")
 
-        asyncio.run(until(gone, timeout=10, interval=0.05))
+        asyncio.run(until(gone, timeout=20, interval=0.05))
     finally:
         if parent.poll() is None:
             parent.kill()

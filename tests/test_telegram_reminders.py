@@ -74,14 +74,14 @@ async def until(predicate: Callable[[], Any], timeout: float = 15.0, interval: f
         await asyncio.sleep(interval)
 
 
-async def settle(bot: Any, runs: int = 2, timeout: float = 5.0) -> None:
+async def settle(bot: Any, runs: int = 2, timeout: float = 15.0) -> None:
     """Wait until ``runs`` more fan-outs finished (the last one started after the clock moved)."""
     runtime = runtime_of(bot.app)
     goal = runtime.runs + runs
     await until(lambda: runtime.runs >= goal, timeout)
 
 
-async def ledger_written(storage: Any, timeout: float = 5.0) -> None:
+async def ledger_written(storage: Any, timeout: float = 15.0) -> None:
     """Wait until no ledger row is 'sending'. A reminder is claimed ('sending') before it is sent,
     so once the emulator has it, this is the moment its outcome is in the ledger."""
 
@@ -348,7 +348,7 @@ async def test_crash_mid_fanout_sends_only_the_missing_ones(telegram_bot, emulat
                                                                     "deactivated": 0, "retry": 0, "uncertain": 0})
 
         # The first reminder delivered and the second in flight: the process dies.
-        await until(second_in_flight, timeout=5, interval=0.005)
+        await until(second_in_flight, timeout=15, interval=0.005)
         for job in bot.app.job_queue.get_jobs_by_name("reminders"):
             job.schedule_removal()
         runtime_of(bot.app).task.cancel()
@@ -440,4 +440,4 @@ async def test_answers_keep_flowing_while_a_fanout_runs(telegram_bot, emulator: 
         assert asyncio.get_running_loop().time() - started < 0.4
         assert answer["text"].startswith("Chỉ tiêu kết nạp đảng viên mới năm 2024")
         assert not runtime_of(bot.app).task.done()
-        await until(lambda: all(reminders(emulator, c) for c in chats), timeout=10)
+        await until(lambda: all(reminders(emulator, c) for c in chats), timeout=20)

@@ -154,7 +154,8 @@ HELP_MARK = "Tôi có thể giúp gì?"
 
 
 @pytest.fixture
-def telegram_bot(emulator: Emulator, kb_engine: Any, tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[BotHarness]]:
+def telegram_bot(emulator: Emulator, kb_engine: Any,
+                 tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[BotHarness]]:
     """Factory: ``async with telegram_bot(**settings) as bot:`` runs the real Application against
     the emulator (temp SQLite, real knowledge base, rate limiter off and the engine in-process
     unless asked, fast retries). ``extra_handlers`` goes to ``build_application`` (e.g. the

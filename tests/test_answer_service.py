@@ -59,7 +59,8 @@ def test_list_helpers(kb_engine) -> None:
     assert s.results_about("về kết nạp")[0].id == "ket-nap-dang-vien-den-31-10-2023"
     assert [d.id for d in s.documents("45-NQ/TW")] == ["nq-45-nq-tw"]
     assert s.documents() == kb.of_kind("document")
-    assert [e.id for e in s.related("ket-nap-dang-vien-den-31-10-2023")][:1] == ["ket-nap-dang-vien-du-kien-ca-nam-2023"]
+    assert ([e.id for e in s.related("ket-nap-dang-vien-den-31-10-2023")][:1]
+            == ["ket-nap-dang-vien-du-kien-ca-nam-2023"])
     assert s.entry("nope") is None and s.entry("nq-45-nq-tw").status == "answer"
 
 

@@ -228,7 +228,8 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(monkeyp
         "error: unexpected ZeroDivisionError: division by zero (run again with --debug for the traceback)")
     assert main(["kb", "--debug"]) == 1
     err = capsys.readouterr().err
-    assert "Traceback (most recent call last)" in err and err.strip().endswith("(run again with --debug for the traceback)")
+    assert ("Traceback (most recent call last)" in err
+            and err.strip().endswith("(run again with --debug for the traceback)"))
     monkeypatch.setenv("LOG_LEVEL", "debug")
     assert main(["kb"]) == 1
     assert "Traceback (most recent call last)" in capsys.readouterr().err
@@ -241,9 +242,11 @@ def test_make_run_installs_only_the_runtime_dependencies_visibly(tmp_path: Path)
     if shutil.which("make") is None:
         pytest.skip("no make")
     venv = tmp_path / "venv"  # not there: make shows what it would run to create it
-    out = subprocess.run(["make", "-n", "run", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(["make", "-n", "run", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60).stdout
     installs = [line for line in out.splitlines() if "pip install" in line and "--upgrade pip" not in line]
     assert installs and all(".[dev]" not in line and "--quiet" not in line for line in installs), out
     assert re.search(r"pip install .*-e '?\.'?( |$)", installs[0]), installs
-    out = subprocess.run(["make", "-n", "test", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(["make", "-n", "test", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60).stdout
     assert any(".[dev]" in line for line in out.splitlines() if "pip install" in line), out

@@ -239,7 +239,8 @@ def test_any_text_gives_a_valid_answer(engine: Engine, text: str) -> None:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(["đảng", "viên", "🙂", "\x00", "\u200b", "2024", "%", "NQ", "45-", "/", "\n", "đv", "x" * 50]),
+@given(st.lists(st.sampled_from(["đảng", "viên", "🙂", "\x00", "\u200b", "2024", "%", "NQ", "45-", "/", "\n", "đv",
+                                 "x" * 50]),
                 max_size=200))
 def test_adversarial_tokens(engine: Engine, parts: list[str]) -> None:
     a = engine.ask(" ".join(parts))

@@ -125,7 +125,8 @@ def test_linked_entries_in_a_reply() -> None:
     assert PLAN.repeats(said) and not TARGET.repeats(said) and not RESOLUTION.repeats(said)
     assert TARGET.fresh_figures(said) == "3.800 - 3.900 đảng viên mới" and PLAN.fresh_figures(said) == ""
     assert RESULT.fresh_figures(said) == "đạt 85% kế hoạch; ngày 15/12/2023"
-    assert TARGET.link_heading(RESULT, 2024) == "Chỉ tiêu năm 2024" and PLAN.link_heading(RESULT, 2024) == "Kế hoạch năm 2023"
+    assert (TARGET.link_heading(RESULT, 2024) == "Chỉ tiêu năm 2024"
+            and PLAN.link_heading(RESULT, 2024) == "Kế hoạch năm 2023")
     assert RESULT.link_heading(TARGET, 2024) == "Kết quả năm 2023 (tính đến 31/10/2023)"
     assert TARGET.link_heading(PLAN, 2024) == "" and RESULT.link_heading(PART, 2024) == ""
     assert RESOLUTION.link_heading(RESULT, 2024) == ""

@@ -154,7 +154,8 @@ def test_code_type_date_issuer_and_implements() -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        ("thực hiện Nghị quyết số 35/2021/QH15 của Quốc hội khóa XV, Nghị quyết", ("Nghị quyết", "35/2021/QH15", None, "Quốc hội khóa XV")),
+        ("thực hiện Nghị quyết số 35/2021/QH15 của Quốc hội khóa XV, Nghị quyết",
+         ("Nghị quyết", "35/2021/QH15", None, "Quốc hội khóa XV")),
         ("Nghị quyết số 594/NQ-UBTVQH15, ngày 12/9/2022 của Ủy ban Thường vụ Quốc hội.",
          ("Nghị quyết", "594/NQ-UBTVQH15", "12/9/2022", "Ủy ban Thường vụ Quốc hội")),
         ("(Quyết định số 1058-QĐ/TU ngày 14/7/2023 của BTV Thành ủy)",

@@ -230,8 +230,8 @@ async def test_one_chats_failing_replies_do_not_hold_up_others(telegram_bot, emu
 
 async def test_one_user_flooding_does_not_delay_the_others(telegram_bot, emulator: Emulator, kb_engine: Any,
                                                            reliability) -> None:
-    """2,000 messages from one user: the others' answers stay under 2 s (33 s before the limit) (p99 of 20 questions from
-    20 other users, asked while the flood arrives), the flooder gets its burst answered and one
+    """2,000 messages from one user: the others' answers stay under 2 s (33 s before the limit) (p99 of 20
+    questions from 20 other users, asked while the flood arrives), the flooder gets its burst answered and one
     polite notice per episode; the rest is dropped unprocessed."""
     flooder, others = 122_001, list(range(122_100, 122_120))
     async with telegram_bot(user_rate_burst=10, user_rate_per_minute=20) as bot:

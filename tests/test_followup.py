@@ -61,7 +61,8 @@ def test_a_level_replaces_the_last_level() -> None:
 
 
 def test_a_phrase_replaces_its_counterpart() -> None:
-    q = _complete("còn trong doanh nghiệp nhà nước?", "kết nạp bao nhiêu đảng viên mới trong doanh nghiệp tư nhân năm 2023?")
+    q = _complete("còn trong doanh nghiệp nhà nước?",
+                  "kết nạp bao nhiêu đảng viên mới trong doanh nghiệp tư nhân năm 2023?")
     assert "nhà nước" in q and "tư nhân" not in q and "2023" in q
 
 
@@ -71,7 +72,8 @@ def test_a_bare_noun_replaces_what_was_counted() -> None:
 
 
 def test_a_new_question_keeps_the_last_subject_as_background() -> None:
-    r = complete("bao nhiêu người bị khai trừ?", Context("Năm 2023 cấp ủy các cấp thi hành kỷ luật bao nhiêu đảng viên?"),
+    r = complete("bao nhiêu người bị khai trừ?",
+                 Context("Năm 2023 cấp ủy các cấp thi hành kỷ luật bao nhiêu đảng viên?"),
                  doc_label=None, linked_label={}, result_year=2023)
     assert r.question.endswith("bao nhiêu người bị khai trừ?") and "kỷ luật" in r.background
     assert "bao nhiêu" not in r.background  # the last question's ask is dropped

@@ -97,7 +97,8 @@ def test_emoji_count_double() -> None:
 
 
 # One text draw per element (escaped, so "&", "<" and '"' become entities that must not be cut):
-# the same documents as a list of pieces, for far fewer draws (generation was ~2/3 of the test; 300 examples now cost a fifth of 150 before).
+# the same documents as a list of pieces, for far fewer draws (generation was ~2/3 of the test;
+# 300 examples now cost a fifth of 150 before).
 _chars = "aăâđêôơư bcd🎯\n&<\""
 _body = st.one_of(st.text(alphabet=_chars, min_size=1, max_size=6),
                   st.text(alphabet=_chars, min_size=30, max_size=200)).map(html.escape)

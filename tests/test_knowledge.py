@@ -341,7 +341,8 @@ def test_missing_required_target_field_in_real_file(kb_copy: Path) -> None:
     end = text.index("\n", counts) + 1
     (kb_copy / "targets.yaml").write_text(text[:counts] + text[end:], encoding="utf-8")
     err = single_error(kb_copy)
-    assert (err.file, err.entry, err.field) == ("knowledge/targets.yaml", "chi-tieu-2024-thanh-lap-to-chuc-dang", "counts")
+    assert (err.file, err.entry, err.field) == (
+        "knowledge/targets.yaml", "chi-tieu-2024-thanh-lap-to-chuc-dang", "counts")
     assert err.line == line_no(text, "- id: chi-tieu-2024-thanh-lap-to-chuc-dang")
 
 
@@ -645,7 +646,8 @@ def test_cli_check_source_coverage(kb: KnowledgeBase, source_path: Path, capsys:
 
 
 def test_provenance_figure_not_in_section(kb_copy: Path, source_path: Path) -> None:
-    replace_once(kb_copy / NEW_MEMBERS_FILE, '{text: "3.482", unit: "đảng viên mới"}', '{text: "9.999", unit: "đảng viên mới"}')
+    replace_once(kb_copy / NEW_MEMBERS_FILE, '{text: "3.482", unit: "đảng viên mới"}',
+                 '{text: "9.999", unit: "đảng viên mới"}')
     base = load_base(kb_copy)
     errors = check_provenance(base, load_source(base, source_path))
     assert len(errors) == 1, errors
@@ -660,7 +662,8 @@ def test_provenance_footnote_of_another_section(kb: KnowledgeBase, kb_copy: Path
     extra(kb_copy, "    subject:", f"    footnote: {fn}\n    subject:")
     base = load_base(kb_copy)
     errors = check_provenance(base, load_source(base, source_path))
-    assert [(e.file, e.entry, e.field) for e in errors] == [("knowledge/indicators/zz-thu.yaml", "zz-muc-thu", "footnote")]
+    assert [(e.file, e.entry, e.field) for e in errors] == [
+        ("knowledge/indicators/zz-thu.yaml", "zz-muc-thu", "footnote")]
     assert f"footnote {fn} is marked in section {report.footnote_section[fn]!r}" in errors[0].message
 
 

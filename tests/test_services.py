@@ -267,7 +267,8 @@ async def test_upload_valid_writes_backup(kdir) -> None:
     holder = EngineHolder(Engine(load_base(kdir)))
     admin = AdminService(holder, kdir, clock=lambda: datetime(2024, 5, 1, 10, 0, tzinfo=UTC))
     original = (kdir / "targets.yaml").read_text(encoding="utf-8")
-    changed = original.replace("Chỉ tiêu kết nạp đảng viên mới năm 2024", "Chỉ tiêu phát triển đảng viên mới năm 2024", 1)
+    changed = original.replace("Chỉ tiêu kết nạp đảng viên mới năm 2024",
+                               "Chỉ tiêu phát triển đảng viên mới năm 2024", 1)
     assert changed != original
     rep = await admin.upload("targets.yaml", changed.encode())
     assert rep.ok, rep.errors

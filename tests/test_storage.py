@@ -263,19 +263,23 @@ async def test_add_subscription_creates_or_reactivates_chat(storage: Storage) ->
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        ((1, "everything", "", "weekly"), {"weekday": 0}, "scope must be one of 'target', 'section', 'all'; got 'everything'"),
+        ((1, "everything", "", "weekly"), {"weekday": 0},
+         "scope must be one of 'target', 'section', 'all'; got 'everything'"),
         ((1, "all", "T01", "weekly"), {"weekday": 0}, "ref must be '' for scope 'all'; got 'T01'"),
         ((1, "target", "", "weekly"), {"weekday": 0}, "ref must be a non-empty target id for scope 'target'; got ''"),
-        ((1, "section", None, "weekly"), {"weekday": 0}, "ref must be a non-empty section id for scope 'section'; got None"),
+        ((1, "section", None, "weekly"), {"weekday": 0},
+         "ref must be a non-empty section id for scope 'section'; got None"),
         ((1, "all", "", "daily"), {"weekday": 0}, "cadence must be 'weekly' or 'monthly'; got 'daily'"),
         ((1, "all", "", "weekly"), {}, "weekday is required for a weekly subscription"),
         ((1, "all", "", "weekly"), {"weekday": 7}, "weekday must be an integer 0..6 (0=Monday); got 7"),
         ((1, "all", "", "weekly"), {"weekday": True}, "weekday must be an integer 0..6 (0=Monday); got True"),
-        ((1, "all", "", "weekly"), {"weekday": 1, "day_of_month": 3}, "day_of_month must not be set for a weekly subscription; got 3"),
+        ((1, "all", "", "weekly"), {"weekday": 1, "day_of_month": 3},
+         "day_of_month must not be set for a weekly subscription; got 3"),
         ((1, "all", "", "monthly"), {}, "day_of_month is required for a monthly subscription (1..28)"),
         ((1, "all", "", "monthly"), {"day_of_month": 29}, "day_of_month must be an integer 1..28; got 29"),
         ((1, "all", "", "monthly"), {"day_of_month": 0}, "day_of_month must be an integer 1..28; got 0"),
-        ((1, "all", "", "monthly"), {"day_of_month": 1, "weekday": 2}, "weekday must not be set for a monthly subscription; got 2"),
+        ((1, "all", "", "monthly"), {"day_of_month": 1, "weekday": 2},
+         "weekday must not be set for a monthly subscription; got 2"),
         ((1, "all", "", "weekly"), {"weekday": 1, "hour": 24}, "hour must be an integer 0..23; got 24"),
         ((1, "all", "", "weekly"), {"weekday": 1, "hour": -1}, "hour must be an integer 0..23; got -1"),
         (("1", "all", "", "weekly"), {"weekday": 1}, "chat_id must be an integer; got '1'"),
@@ -456,9 +460,12 @@ async def test_ledger_at_most_once_and_counts(storage: Storage) -> None:
     failed = await storage.delivery_status(s2.id, "2024-W07")
     assert failed is not None and (failed.status, failed.attempts, failed.last_error) == ("failed", 3, "Timed out")
     assert await storage.delivery_status(s2.id, "2024-W08") is None
-    assert await ledger_counts(storage) == {"sending": 1, "sent": 1, "failed": 1, "deactivated": 1, "retry": 0, "uncertain": 0}
-    assert await ledger_counts(storage, "2024-W07") == {"sending": 0, "sent": 1, "failed": 1, "deactivated": 0, "retry": 0, "uncertain": 0}
-    assert await ledger_counts(storage, "2030-W01") == {"sending": 0, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage) == {
+        "sending": 1, "sent": 1, "failed": 1, "deactivated": 1, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2024-W07") == {
+        "sending": 0, "sent": 1, "failed": 1, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2030-W01") == {
+        "sending": 0, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     assert await delivered_periods(storage, s1.id) == ["2024-W07"]
     assert await delivered_periods(storage, s2.id) == []
 
@@ -493,11 +500,13 @@ async def test_batch_claim_and_finish(storage: Storage) -> None:
         [(s.id, "2024-W07", "sent", None, 1) for s in subs[1:]] + [(subs[0].id, "2099-01", "sent", None, 1)]
     )
     assert updated == 4  # the never-claimed key is skipped
-    assert await ledger_counts(storage, "2024-W07") == {"sending": 1, "sent": 4, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage, "2024-W07") == {
+        "sending": 1, "sent": 4, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     with pytest.raises(ValueError, match="period must look like"):
         await claim_deliveries(storage, [(subs[0].id, "bad")])
     # a batch larger than one INSERT chunk
-    many = await claim_deliveries(storage, [(subs[0].id, f"{y}-W{w:02d}") for y in range(2040, 2080) for w in range(1, 53)])
+    many = await claim_deliveries(storage, [(subs[0].id, f"{y}-W{w:02d}")
+                                            for y in range(2040, 2080) for w in range(1, 53)])
     assert len(many) == 40 * 52
 
 
@@ -673,7 +682,8 @@ async def test_concurrent_claims_yield_exactly_one_winner(storage: Storage) -> N
     sub = await weekly(storage)
     results = await asyncio.gather(*(claim_delivery(storage, sub.id, "2024-W07") for _ in range(200)))
     assert results.count(True) == 1 and len(results) == 200
-    assert await ledger_counts(storage) == {"sending": 1, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage) == {
+        "sending": 1, "sent": 0, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
 
 
 async def test_concurrent_claims_across_two_connections(db_path: Path) -> None:
@@ -697,7 +707,8 @@ async def test_concurrent_mixed_writes_do_not_interleave(storage: Storage) -> No
         *(storage.deactivate_chat(i, "blocked") for i in range(1, 6)),
         *(storage.log_query(1, 1, "q", "q", "answer") for _ in range(20)),
     )
-    assert await ledger_counts(storage) == {"sending": 0, "sent": 20, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
+    assert await ledger_counts(storage) == {
+        "sending": 0, "sent": 20, "failed": 0, "deactivated": 0, "retry": 0, "uncertain": 0}
     assert len(await storage.active_subscriptions()) == 15
     assert (await storage.stats(now=datetime.now(UTC)))["questions"] == 20
 

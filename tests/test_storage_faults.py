@@ -116,7 +116,8 @@ async def test_deleted_database_stops_the_bot_instead_of_acknowledging(telegram_
     from tests.test_telegram_reminders import FakeClock, features
 
     stopped = asyncio.Event()
-    async with telegram_bot(admin_ids=str(ADMIN), extra_handlers=features(FakeClock(datetime(2024, 3, 20, tzinfo=UTC)))) as bot:
+    async with telegram_bot(admin_ids=str(ADMIN),
+                            extra_handlers=features(FakeClock(datetime(2024, 3, 20, tzinfo=UTC)))) as bot:
         bot.app.bot_data.stopper = stopped.set
         storage = bot.answers.storage
         [ok] = await bot.say(ADMIN, "/capnhat 1 100 15/3/2024")

@@ -13,7 +13,8 @@ GROUP = -1001234567890
 QUESTION = "kết nạp bao nhiêu đảng viên năm 2023"
 
 
-async def test_group_ignores_plain_text_but_answers_mentions_replies_and_commands(telegram_bot, emulator: Emulator) -> None:
+async def test_group_ignores_plain_text_but_answers_mentions_replies_and_commands(telegram_bot,
+                                                                                  emulator: Emulator) -> None:
     async with telegram_bot() as bot:
         assert await bot.quiet(GROUP, QUESTION, user_id=5) == []
         [mentioned] = await bot.say(GROUP, QUESTION, user_id=5, mention_bot=True)

@@ -86,7 +86,8 @@ async def test_reload_good_base(telegram_bot, kdir: Path) -> None:
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(NEW_TITLE)
         [entry] = await recent_audit(bot.answers.storage, 1)
-        assert (entry.user_id, entry.action, entry.allowed, entry.detail) == (ADMIN, "reload", True, f"thêm 0; bỏ 0; sửa 1: {T1}")
+        assert (entry.user_id, entry.action, entry.allowed, entry.detail) == (
+            ADMIN, "reload", True, f"thêm 0; bỏ 0; sửa 1: {T1}")
 
 
 async def test_reload_broken_base_keeps_the_old_one(telegram_bot, kdir: Path) -> None:
@@ -102,7 +103,8 @@ async def test_reload_broken_base_keeps_the_old_one(telegram_bot, kdir: Path) ->
         assert answer["text"].startswith(OLD_TITLE)
         # An entry error names the file, the entry and the field.
         text = (ROOT / "knowledge" / "targets.yaml").read_text(encoding="utf-8")
-        (kdir / "targets.yaml").write_text(text.replace("    year: 2024\n", "    year: hai nghìn\n", 1), encoding="utf-8")
+        (kdir / "targets.yaml").write_text(text.replace("    year: 2024\n", "    year: hai nghìn\n", 1),
+                                           encoding="utf-8")
         [reply] = await bot.say(ADMIN, "/reload")
         assert "• knowledge/targets.yaml:" in reply["text"] and f"entry '{T1}', field 'year'" in reply["text"]
         [answer] = await bot.say(USER, QUESTION)
@@ -191,7 +193,8 @@ async def test_yaml_upload_good(telegram_bot, emulator: Emulator, kdir: Path) ->
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(NEW_TITLE)
         [entry] = await recent_audit(bot.answers.storage, 1)
-        assert (entry.action, entry.allowed, entry.detail) == ("upload", True, f"targets.yaml: thêm 0; bỏ 0; sửa 1: {T1}")
+        assert (entry.action, entry.allowed, entry.detail) == (
+            "upload", True, f"targets.yaml: thêm 0; bỏ 0; sửa 1: {T1}")
 
 
 @pytest.mark.parametrize(
@@ -199,8 +202,10 @@ async def test_yaml_upload_good(telegram_bot, emulator: Emulator, kdir: Path) ->
     [
         ("big.yaml", b"#" * 1_000_001, "Tệp «big.yaml» quá lớn (1.000.001 byte); tối đa 1 MB. Không tải về", False),
         ("notes.txt", b"kind: target\n", "Tệp «notes.txt» không phải tệp YAML", False),
-        ("targets.yaml", BROKEN.encode(), "❌ Tệp targets.yaml không hợp lệ; không ghi gì.\n• knowledge/targets.yaml:", True),
-        ("targets.yaml", b"kind: target\nentries:\n  - id: X\n", "❌ Tệp targets.yaml không hợp lệ; không ghi gì.", True),
+        ("targets.yaml", BROKEN.encode(),
+         "❌ Tệp targets.yaml không hợp lệ; không ghi gì.\n• knowledge/targets.yaml:", True),
+        ("targets.yaml", b"kind: target\nentries:\n  - id: X\n",
+         "❌ Tệp targets.yaml không hợp lệ; không ghi gì.", True),
         ("latin.yaml", "# caf\xe9".encode("latin-1"), "❌ Tệp không phải văn bản UTF-8.", True),
         ("../evil.yaml", b"kind: target\n", "Tên tệp «../evil.yaml» không hợp lệ", False),
         ("targets.yml", b"kind: target\n", "Tệp «targets.yml» có đuôi .yml", False),
@@ -229,8 +234,8 @@ async def test_unanswered_questions_and_stats(telegram_bot, emulator: Emulator) 
     async with telegram_bot(admin_ids=str(ADMIN), extra_handlers=features(c)) as bot:
         [empty] = await bot.say(ADMIN, "/chuatraloi")
         assert empty["text"] == "Không có câu hỏi nào chưa trả lời được trong 30 ngày qua."
-        for question in ("thời tiết Hải Phòng hôm nay thế nào", "giá vàng hôm nay", "Thời tiết Hải Phòng hôm nay thế nào?",
-                         QUESTION):
+        for question in ("thời tiết Hải Phòng hôm nay thế nào", "giá vàng hôm nay",
+                         "Thời tiết Hải Phòng hôm nay thế nào?", QUESTION):
             await bot.say(USER, question)
         [top] = await bot.say(ADMIN, "/chuatraloi")
         lines = top["text"].splitlines()
@@ -329,7 +334,8 @@ async def test_sighup_never_applies_a_mass_removal(telegram_bot, kdir: Path) -> 
 
         await until(audited)
         [entry] = [e for e in await recent_audit(bot.answers.storage, 3) if e.action == "reload"]
-        assert entry.detail.startswith("SIGHUP: held for confirmation") and "mất cả tệp knowledge/targets.yaml" in entry.detail
+        assert (entry.detail.startswith("SIGHUP: held for confirmation")
+                and "mất cả tệp knowledge/targets.yaml" in entry.detail)
         assert bot.answers.engine is engine
         [answer] = await bot.say(USER, QUESTION)
         assert answer["text"].startswith(OLD_TITLE)

@@ -83,7 +83,8 @@ async def test_buttons_of_earlier_answers_still_work_and_set_the_context(telegra
         await bot.say(CHAT, Q3)
         # The clarification of four messages ago still opens its entry …
         [chosen] = await bot.press(CHAT, choice["message_id"], buttons(choice)[0][1])
-        assert chosen["text"].startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng\nKết quả (năm 2023): 44 tổ chức đảng")
+        assert chosen["text"].startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng\n"
+                                         "Kết quả (năm 2023): 44 tổ chức đảng")
         # … and the next follow-up is about it, not about the last typed question.
         [follow] = await bot.say(CHAT, "còn năm 2024?")
         assert follow["text"].startswith("(hiểu là:")

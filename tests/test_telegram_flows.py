@@ -48,13 +48,15 @@ async def test_question_is_answered_with_its_section_in_html(telegram_bot) -> No
     async with telegram_bot() as bot:
         [reply] = await bot.say(CHAT, "Năm 2023 kết nạp bao nhiêu đảng viên mới?")
         text = reply["text"]
-        assert text.startswith("Kết nạp đảng viên mới đến 31/10/2023\nKết quả (tính đến 31/10/2023): 3.482 đảng viên mới")
+        assert text.startswith("Kết nạp đảng viên mới đến 31/10/2023\n"
+                               "Kết quả (tính đến 31/10/2023): 3.482 đảng viên mới")
         assert "Nguồn: Phần thứ nhất › I. Kết quả đạt được › 2. Công tác tổ chức, xây dựng bộ máy" in text
         kinds = {e["type"] for e in reply["entities"]}
         assert kinds == {"bold", "italic"}  # heading bold, source italic: parse_mode=HTML
         # Related 2024 target as a button; the answer came from the log-writing service.
         related = buttons(reply)
-        assert ("🎯 Chỉ tiêu 2024: Chỉ tiêu kết nạp đảng viên mới năm 2024", "a:chi-tieu-2024-ket-nap-dang-vien") in related
+        assert ("🎯 Chỉ tiêu 2024: Chỉ tiêu kết nạp đảng viên mới năm 2024",
+                "a:chi-tieu-2024-ket-nap-dang-vien") in related
         stats = await bot.answers.storage.stats()
         assert stats["by_status"]["answer"] == 1
 
@@ -81,7 +83,8 @@ async def test_clarification_resolved_by_a_button(telegram_bot, kb_engine) -> No
         assert all(len(d.encode()) <= 64 for _, d in options)
         label, data = options[0]
         [answer] = await bot.press(CHAT, choice["message_id"], data)
-        assert answer["text"].startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng\nKết quả (năm 2023): 44 tổ chức đảng")
+        assert answer["text"].startswith("Ban Thường vụ Thành ủy kiểm tra tổ chức đảng\n"
+                                         "Kết quả (năm 2023): 44 tổ chức đảng")
         assert "Nguồn: Phần thứ nhất › I. Kết quả đạt được › 3. Công tác kiểm tra" in answer["text"]
         # A candidate whose id is longer than a callback allows travels as a hashed reference.
         assert any("~" in d for _, d in options)
@@ -115,7 +118,8 @@ async def test_result_and_target_link_both_ways_and_follow_hook(telegram_bot) ->
     async with telegram_bot() as bot:
         [result] = await bot.say(CHAT, "Năm 2023 kết nạp bao nhiêu đảng viên mới?")
         [target] = await bot.press(CHAT, result["message_id"], data_of(result, "🎯 Chỉ tiêu 2024"))
-        assert target["text"].startswith("Chỉ tiêu kết nạp đảng viên mới năm 2024\nChỉ tiêu năm 2024: 3.800 - 3.900 đảng viên")
+        assert target["text"].startswith("Chỉ tiêu kết nạp đảng viên mới năm 2024\n"
+                                         "Chỉ tiêu năm 2024: 3.800 - 3.900 đảng viên")
         back = [d for label, d in buttons(target) if label.startswith("📊 Kết quả 2023")]
         assert "a:ket-nap-dang-vien-den-31-10-2023" in back
         follow = data_of(target, "🔔 Theo dõi")

@@ -117,7 +117,8 @@ async def test_guided_progress_flow(telegram_bot, emulator: Emulator) -> None:
         assert again3["text"].startswith("Cần một giá trị, có thể kèm một ngày, ví dụ: 1.250 20/03/2024.")
         # A good one: confirm.
         [confirm] = await bot.say(ADMIN, "12 1/3", reply_to=prompt["message_id"])
-        assert confirm["text"] == "Ghi nhận tiến độ?\nChỉ tiêu thành lập tổ chức đảng năm 2024: 12 tổ chức đảng ngày 01/03/2024"
+        assert confirm["text"] == ("Ghi nhận tiến độ?\n"
+                                   "Chỉ tiêu thành lập tổ chức đảng năm 2024: 12 tổ chức đảng ngày 01/03/2024")
         yes = data_of(confirm, "✅ Ghi nhận")
         assert len(yes.encode()) <= 64
         done = await press_edit(bot, ADMIN, confirm["message_id"], yes)
@@ -153,7 +154,8 @@ async def test_non_admin_cannot_record_progress(telegram_bot, emulator: Emulator
         assert gref["text"] == ADMIN_ONLY
         [gbutton] = await bot.say(group, "/capnhat", user_id=ADMIN)
         await bot.press(group, gbutton["message_id"], data_of(gbutton, "1. "), n=0, user_id=USER)
-        assert (emulator.callback_answers[-1]["text"], emulator.callback_answers[-1]["show_alert"]) == (ADMIN_ONLY, True)
+        assert ((emulator.callback_answers[-1]["text"], emulator.callback_answers[-1]["show_alert"])
+                == (ADMIN_ONLY, True))
         await bot.press(group, gbutton["message_id"], f"cy:{T1}:5:10", n=0, user_id=USER, check_button=False)
         assert await storage.latest_progress_all() == {}
         refusals = [a for a in await recent_audit(storage) if not a.allowed]

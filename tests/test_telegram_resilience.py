@@ -35,8 +35,8 @@ async def test_over_long_reply_is_split_cleanly(telegram_bot, kb_engine) -> None
 async def test_forged_and_stale_callbacks_get_a_polite_reply(telegram_bot, emulator: Emulator) -> None:
     async with telegram_bot() as bot:
         [page] = await bot.say(CHAT, "/chitieu")
-        forged = ["a:khong-ton-tai", "zzz", "l:t:abc:", "l:s:0:khong-co", "q:99", "sub:ket-nap-dang-vien-den-31-10-2023",
-                  "sub:", "a:" + "x" * 40]
+        forged = ["a:khong-ton-tai", "zzz", "l:t:abc:", "l:s:0:khong-co", "q:99",
+                  "sub:ket-nap-dang-vien-den-31-10-2023", "sub:", "a:" + "x" * 40]
         for data in forged:
             [reply] = await bot.press(CHAT, page["message_id"], data, check_button=False)
             assert reply["text"] == texts.STALE_BUTTON_MESSAGE

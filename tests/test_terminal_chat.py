@@ -29,12 +29,16 @@ def test_question_clarification_by_number_and_exit(kb_engine) -> None:
 
 def test_lists_and_related_entries(kb_engine) -> None:
     service = AnswerService(kb_engine)
-    out = chat(kb_engine, "/chitieu", "1", "1", "/vanban 45-NQ/TW", "/ketqua", "/ketqua 3", "/ketqua tàu vũ trụ", "/help", "/xyz")
-    assert f"Các chỉ tiêu năm 2024 ({len(service.targets())}):\n1. Chỉ tiêu kết nạp đảng viên mới năm 2024: 3.800 - 3.900" in out
+    out = chat(kb_engine, "/chitieu", "1", "1", "/vanban 45-NQ/TW", "/ketqua", "/ketqua 3", "/ketqua tàu vũ trụ",
+               "/help", "/xyz")
+    assert (f"Các chỉ tiêu năm 2024 ({len(service.targets())}):\n"
+            "1. Chỉ tiêu kết nạp đảng viên mới năm 2024: 3.800 - 3.900") in out
     assert "Xem thêm (gõ số):\n1. Kết nạp đảng viên mới đến 31/10/2023" in out
-    assert "Kết nạp đảng viên mới đến 31/10/2023\nKết quả (tính đến 31/10/2023): 3.482" in out  # the related 2023 result, by number
+    # the related 2023 result, by number
+    assert "Kết nạp đảng viên mới đến 31/10/2023\nKết quả (tính đến 31/10/2023): 3.482" in out
     assert "Các văn bản được trích dẫn (1):\n1. Nghị quyết số 45-NQ/TW" in out
-    assert "Các lĩnh vực" in out and f"Kết quả năm 2023 – 3. Công tác kiểm tra, giám sát, kỷ luật Đảng ({len(service.section_results('p1.i.3'))}):" in out
+    assert "Các lĩnh vực" in out and ("Kết quả năm 2023 – 3. Công tác kiểm tra, giám sát, kỷ luật Đảng "
+                                      f"({len(service.section_results('p1.i.3'))}):") in out
     assert "Không tìm thấy kết quả năm 2023 nào về «tàu vũ trụ»" in out
     assert "Lệnh không rõ." in out
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.services.answers import AnswerService
+from bot.transports.telegram.callbacks import ListPage
 from bot.transports.telegram.formatting import TELEGRAM_LIMIT, utf16_len
-from bot.transports.telegram.keyboards import ARG_BUDGET, ListRef, fit_arg, parse_list
+from bot.transports.telegram.keyboards import ARG_BUDGET, fit_arg
 from bot.transports.telegram.lists import PAGE_SIZE, render
 from tests.emulator import Emulator
 from tests.test_telegram_flows import buttons, data_of
@@ -114,9 +115,9 @@ async def test_double_tap_on_a_page_is_harmless(telegram_bot, emulator: Emulator
 # -- unit checks over the real base ---------------------------------------------------------
 
 
-def all_refs(service: AnswerService) -> list[ListRef]:
-    refs = [ListRef("t"), ListRef("S"), ListRef("d"), ListRef("d", 0, "nghi quyet"), ListRef("r", 0, "ket nap")]
-    refs += [ListRef("s", 0, s.id) for s in service.result_sections()]
+def all_refs(service: AnswerService) -> list[ListPage]:
+    refs = [ListPage("t"), ListPage("S"), ListPage("d"), ListPage("d", 0, "nghi quyet"), ListPage("r", 0, "ket nap")]
+    refs += [ListPage("s", 0, s.id) for s in service.result_sections()]
     out = []
     for ref in refs:
         page = render(service, ref)
@@ -137,21 +138,21 @@ def test_every_page_fits_telegram_limits(kb_engine) -> None:
         for row in rows:
             for b in row:
                 assert 1 <= len(b.callback_data.encode()) <= 64
-                assert parse_list(b.callback_data) or b.callback_data.startswith("a:")
+                assert ListPage.parse(b.callback_data) or b.callback_data.startswith("a:")
 
 
 def test_stale_list_refs(kb_engine) -> None:
     service = AnswerService(kb_engine)
-    assert render(service, ListRef("s", 0, "no-such-section")) is None
-    assert render(service, ListRef("x")) is None
-    last = render(service, ListRef("t", 99))  # the list shrank since the button was made
+    assert render(service, ListPage("s", 0, "no-such-section")) is None
+    assert render(service, ListPage("x")) is None
+    last = render(service, ListPage("t", 99))  # the list shrank since the button was made
     assert last is not None and last.ref.page == 1
-    assert parse_list("l:t:abc:") is None and parse_list("garbage") is None
+    assert ListPage.parse("l:t:abc:") is None and ListPage.parse("garbage") is None
 
 
 @pytest.mark.parametrize("keyword", ["", "45", "tổ chức cơ sở đảng " * 8, "Nghị quyết Trung ương về công tác " * 5])
 def test_keyword_fits_callback_data(keyword: str) -> None:
     arg = fit_arg(keyword)
     assert len(arg.encode()) <= ARG_BUDGET
-    assert len(ListRef("d", 9999, arg).data().encode()) <= 64
+    assert len(ListPage("d", 9999, arg).pack().encode()) <= 64
     assert arg == fit_arg(arg)  # stable when it comes back from a button

@@ -32,7 +32,7 @@ from bot import signals
 from bot.knowledge.base import KnowledgeBase
 from bot.normalize import format_number
 from bot.services.admin import MAX_UPLOAD_BYTES, AdminService, ReloadReport, format_errors, valid_upload_name
-from bot.transports.telegram import callbacks
+from bot.transports.telegram.callbacks import ReloadChoice
 from bot.transports.telegram.formatting import escape, truncate
 from bot.transports.telegram.handlers import Context, ack, edit_or_send, send_html, services, services_of
 from bot.transports.telegram.keyboards import button
@@ -87,7 +87,6 @@ def admin_of(application: Application) -> AdminService:
     return admin
 
 
-CONFIRM_PREFIX = "rl:"  # rl:ok:<token> / rl:no:<token>
 
 
 def confirm_markup(report: ReloadReport) -> InlineKeyboardMarkup | None:
@@ -95,8 +94,8 @@ def confirm_markup(report: ReloadReport) -> InlineKeyboardMarkup | None:
     if report.pending is None:
         return None
     token = report.pending.token
-    return InlineKeyboardMarkup([[button(CONFIRM_BUTTON, f"{CONFIRM_PREFIX}ok:{token}"),
-                                  button(CANCEL_BUTTON, f"{CONFIRM_PREFIX}no:{token}")]])
+    return InlineKeyboardMarkup([[button(CONFIRM_BUTTON, ReloadChoice(True, token).pack()),
+                                  button(CANCEL_BUTTON, ReloadChoice(False, token).pack())]])
 
 
 def report_html(report: ReloadReport, notified: int = 0) -> str:
@@ -149,12 +148,13 @@ async def reload_command(update: Update, context: Context) -> None:
 async def confirm_button(update: Update, context: Context) -> None:
     """The Áp dụng / Huỷ buttons under a held reload or upload (admins)."""
     query = update.callback_query
-    if query is None:
+    choice = ReloadChoice.parse(query.data) if query else None
+    if query is None or choice is None:
         return
-    _, verb, token = (query.data or "::").split(":", 2)
+    token = choice.token
     admin = admin_of(context.application)
     await ack(context, query)
-    if verb == "no":
+    if not choice.apply:
         text = CANCELLED if await admin.cancel(token) else CONFIRM_GONE
         await audit(update, context, "reload-confirm", f"cancel {token}: {text}")
         await edit_or_send(update, context, text)
@@ -325,8 +325,7 @@ def register(application: Application, knowledge_dir: Path | None = None) -> Adm
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("chuatraloi", unanswered_command))
     application.add_handler(CommandHandler("thongke", stats_command))
-    confirm_pattern = callbacks.pattern("rl", "(ok|no):[0-9a-f]{8}$")
-    application.add_handler(CallbackQueryHandler(confirm_button, pattern=confirm_pattern))
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=ReloadChoice.pattern()))
     application.add_handler(MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Document.ALL, document))
     return admin

@@ -33,7 +33,8 @@ from bot.services.progress import (
     parse_as_of,
     parse_value,
 )
-from bot.transports.telegram import callbacks, groups
+from bot.transports.telegram import groups
+from bot.transports.telegram.callbacks import CancelValue, ConfirmValue, PickTarget
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, edit_or_send, services, stale
 from bot.transports.telegram.keyboards import button
@@ -73,7 +74,6 @@ BTN_YES = "✅ Ghi nhận"
 BTN_NO = "❌ Hủy"
 
 _PROMPT_ID = re.compile(r"\(mã: ([a-z0-9-]+)\)\s*$")
-_CONFIRM_RE = re.compile(r"^cy:([^:]+):(\d+(?:\.\d+)?):(\d{1,3})$")
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -97,8 +97,8 @@ def prompt_text(answers: AnswerService, target: Target, day: date) -> str:
 def confirm_data(answers: AnswerService, target: Target, value: float, day: date) -> str | None:
     """``cy:<ref>:<value>:<day of year>``, or None when it would not fit in 64 bytes."""
     number = f"{value:.6f}".rstrip("0").rstrip(".")
-    data = f"cy:{answers.refs.ref(target.id)}:{number}:{day.timetuple().tm_yday}"
-    return data if len(data.encode()) <= 64 else None
+    data = ConfirmValue(answers.refs.ref(target.id), number, day.timetuple().tm_yday)
+    return data.pack() if data.fits() else None
 
 
 # -- /capnhat --------------------------------------------------------------------------------
@@ -134,7 +134,8 @@ def parse_input(target: Target, words: list[str], day_today: date) -> tuple[floa
 def pick_markup(answers: AnswerService) -> InlineKeyboardMarkup:
     """The targets, numbered as in /chitieu, as buttons for the guided flow."""
     return InlineKeyboardMarkup(
-        [[button(f"{i}. {t.title}", f"cp:{answers.refs.ref(t.id)}")] for i, t in enumerate(answers.targets(), 1)]
+        [[button(f"{i}. {t.title}", PickTarget(answers.refs.ref(t.id)).pack())]
+         for i, t in enumerate(answers.targets(), 1)]
     )
 
 
@@ -182,7 +183,7 @@ async def update_command(update: Update, context: Context) -> None:
 async def pick_button(update: Update, context: Context) -> None:
     """``cp:<ref>``: the admin picked a target: ask for its value."""
     query, chat = update.callback_query, update.effective_chat
-    target = button_target(update, context, "cp:")
+    target = button_target(update, context, PickTarget)
     if target is None or chat is None:
         await stale(update, context)
         return
@@ -229,7 +230,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     text = CONFIRM.format(title=escape(target.title), value=escape(format_value(value, target.unit)),
                           day=f"{day:%d/%m/%Y}")
-    markup = InlineKeyboardMarkup([[button(BTN_YES, data), button(BTN_NO, "cn")]])
+    markup = InlineKeyboardMarkup([[button(BTN_YES, data), button(BTN_NO, CancelValue().pack())]])
     await message.reply_text(text, reply_markup=markup)
     raise ApplicationHandlerStop
 
@@ -240,15 +241,15 @@ async def confirm_button(update: Update, context: Context) -> None:
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None:
         return
-    if query.data == "cn":
+    if CancelValue.parse(query.data):
         await edit_or_send(update, context, CANCELLED)
         await ack(context, query)
         return
     answers = services(context).answers
-    m = _CONFIRM_RE.match(query.data or "")
-    target_id = answers.refs.resolve(m.group(1)) if m else None
+    data = ConfirmValue.parse(query.data)
+    target_id = answers.refs.resolve(data.ref) if data else None
     target = answers.kb.current_target(target_id)
-    if m is None or target is None:
+    if data is None or target is None:
         await stale(update, context)
         return
     key = (chat.id, query.message.message_id if query.message else 0)
@@ -259,8 +260,8 @@ async def confirm_button(update: Update, context: Context) -> None:
         await ack(context, query, ALREADY)
         return
     try:
-        value = float(m.group(2))
-        day = date(target.year, 1, 1) + timedelta(days=int(m.group(3)) - 1)
+        value = float(data.number)
+        day = date(target.year, 1, 1) + timedelta(days=data.yday - 1)
         if day.year != target.year or (target.unit == "%" and value > 100):
             raise ValueError(query.data)
         day = parse_as_of(day.isoformat(), target, today(context))  # still not in the future
@@ -280,5 +281,6 @@ def register(application: Application) -> None:
     """/capnhat and its buttons; the prompt reply runs before the question handler."""
     application.add_handler(MessageHandler(PROMPT_REPLY, prompt_reply), group=groups.PROMPT_REPLY)
     application.add_handler(CommandHandler("capnhat", update_command))
-    application.add_handler(CallbackQueryHandler(pick_button, pattern=callbacks.pattern("cp")))
-    application.add_handler(CallbackQueryHandler(confirm_button, pattern=rf"{callbacks.pattern('cy')}|^cn$"))
+    application.add_handler(CallbackQueryHandler(pick_button, pattern=PickTarget.pattern()))
+    confirm_pattern = f"{ConfirmValue.pattern()}|{CancelValue.pattern()}"
+    application.add_handler(CallbackQueryHandler(confirm_button, pattern=confirm_pattern))

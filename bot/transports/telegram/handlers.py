@@ -43,9 +43,9 @@ from bot.services.storage import Storage
 from bot.settings import Settings
 from bot.transports.telegram import groups, texts
 from bot.transports.telegram.botdata import Context as BotContext
+from bot.transports.telegram.callbacks import ListPage
 from bot.transports.telegram.formatting import escape, split_html
 from bot.transports.telegram.keyboards import (
-    ListRef,
     answer_markup,
     examples_markup,
     fit_arg,
@@ -259,7 +259,7 @@ async def help_command(update: Update, context: Context) -> None:
 
 async def targets_command(update: Update, context: Context) -> None:
     """/chitieu: the targets of the report's target year, paginated."""
-    await _list_command(update, context, ListRef("t"))
+    await _list_command(update, context, ListPage("t"))
 
 
 async def results_command(update: Update, context: Context) -> None:
@@ -267,19 +267,19 @@ async def results_command(update: Update, context: Context) -> None:
     topic = " ".join(context.args or [])
     answers = services(context).answers
     if not topic_tokens(topic):
-        ref = ListRef("S")
+        ref = ListPage("S")
     else:
         section = answers.find_section(topic)
-        ref = ListRef("s", 0, section.id) if section else ListRef("r", 0, fit_arg(topic))
+        ref = ListPage("s", 0, section.id) if section else ListPage("r", 0, fit_arg(topic))
     await _list_command(update, context, ref)
 
 
 async def documents_command(update: Update, context: Context) -> None:
     """/vanban [từ khóa]: cited documents, all or matching the keyword, paginated."""
-    await _list_command(update, context, ListRef("d", 0, fit_arg(" ".join(context.args or []))))
+    await _list_command(update, context, ListPage("d", 0, fit_arg(" ".join(context.args or []))))
 
 
-async def _list_command(update: Update, context: Context, ref: ListRef) -> None:
+async def _list_command(update: Update, context: Context, ref: ListPage) -> None:
     chat, message = update.effective_chat, update.effective_message
     page = render(services(context).answers, ref)
     if chat is None or message is None or page is None:

@@ -1,22 +1,15 @@
 """Callback data and inline keyboards.
 
-Callback data (Telegram allows 1-64 bytes) is stateless and restart-proof:
-
-* ``a:<ref>``            open the answer of an entry (``ref`` from :class:`EntryRefs`, ≤ 40 bytes)
-* ``sub:<ref>``          "Theo dõi" on a target of the target year (the reminders hook)
-* ``q:<n>``              the n-th example question of /start
-* ``l:<kind>:<page>:<arg>``  a list page; kinds: ``t`` the targets, ``S`` results sections,
-  ``s`` results of section ``arg``, ``r`` results about topic ``arg``, ``d`` documents with
-  keyword ``arg``. Topics and keywords travel folded (no diacritics, ASCII for Vietnamese), cut to
-  fit, so paging needs no server-side state.
+Callback data (Telegram allows 1-64 bytes) is stateless and restart-proof; it is packed and parsed
+by the classes of :mod:`bot.transports.telegram.callbacks` (here: :class:`OpenEntry` ``a:<ref>``,
+:class:`FollowTarget` ``sub:<ref>``, :class:`Example` ``q:<n>``, :class:`ListPage`
+``l:<kind>:<page>:<arg>``). Topics and keywords travel folded (no diacritics, ASCII for Vietnamese),
+cut to fit, so paging needs no server-side state.
 
 Anything that does not parse, or names an entry/section that no longer exists, is "stale".
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -26,29 +19,11 @@ from bot.knowledge.schema import Entry
 from bot.normalize import fold
 from bot.services.answers import AnswerService
 from bot.transports.telegram import texts
+from bot.transports.telegram.callbacks import MAX_DATA, Example, FollowTarget, ListPage, OpenEntry
 from bot.transports.telegram.formatting import button_label
 
-MAX_DATA = 64
-_LIST_RE = re.compile(r"^l:([tSsrd]):(\d{1,4}):(.*)$", re.S)
 ARG_BUDGET = MAX_DATA - len("l:x:9999:")
 MAX_ITEM_BUTTONS = 12  # an engine list longer than this is read as text, without item buttons
-
-
-@dataclass(frozen=True)
-class ListRef:
-    """One page of one list."""
-
-    kind: str
-    page: int = 0
-    arg: str = ""
-
-    def data(self) -> str:
-        """The callback data for this page."""
-        return f"l:{self.kind}:{self.page}:{self.arg}"
-
-    def at(self, page: int) -> ListRef:
-        """The same list at another page."""
-        return ListRef(self.kind, page, self.arg)
 
 
 def fit_arg(text: str) -> str:
@@ -63,26 +38,14 @@ def fit_arg(text: str) -> str:
     return cut.strip()
 
 
-def parse_list(data: str) -> ListRef | None:
-    """A ListRef from callback data, or None."""
-    m = _LIST_RE.match(data or "")
-    return ListRef(m.group(1), int(m.group(2)), m.group(3)) if m else None
-
-
-def parse_prefixed(data: str, prefix: str) -> str | None:
-    """The part after ``prefix:``, or None."""
-    head, sep, rest = (data or "").partition(":")
-    return rest if sep and head == prefix and rest else None
-
-
 def answer_data(service: AnswerService, entry_id: str) -> str:
     """``a:<ref>``."""
-    return f"a:{service.refs.ref(entry_id)}"
+    return OpenEntry(service.refs.ref(entry_id)).pack()
 
 
 def follow_data(service: AnswerService, entry_id: str) -> str:
     """``sub:<ref>``."""
-    return f"sub:{service.refs.ref(entry_id)}"
+    return FollowTarget(service.refs.ref(entry_id)).pack()
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -148,23 +111,23 @@ def not_found_markup(service: AnswerService) -> InlineKeyboardMarkup:
     """Where to look instead: the targets, the results, the documents."""
     yrs = texts.years(service)
     return InlineKeyboardMarkup([[
-        button(texts.BTN_TARGETS.format(**yrs), ListRef("t").data()),
-        button(texts.BTN_RESULTS.format(**yrs), ListRef("S").data()),
-        button(texts.BTN_DOCUMENTS, ListRef("d").data()),
+        button(texts.BTN_TARGETS.format(**yrs), ListPage("t").pack()),
+        button(texts.BTN_RESULTS.format(**yrs), ListPage("S").pack()),
+        button(texts.BTN_DOCUMENTS, ListPage("d").pack()),
     ]])
 
 
 def examples_markup(service: AnswerService) -> InlineKeyboardMarkup:
     """/start's example questions, one per row."""
     yrs = texts.years(service)
-    return InlineKeyboardMarkup([[button(q.format(**yrs), f"q:{i}")] for i, q in enumerate(texts.EXAMPLES)])
+    return InlineKeyboardMarkup([[button(q.format(**yrs), Example(i).pack())] for i, q in enumerate(texts.EXAMPLES)])
 
 
-def nav_row(ref: ListRef, pages: int) -> list[InlineKeyboardButton]:
+def nav_row(ref: ListPage, pages: int) -> list[InlineKeyboardButton]:
     """Previous/next buttons for a paginated list (empty on a single page)."""
     row = []
     if ref.page > 0:
-        row.append(button(texts.BTN_PREV, ref.at(ref.page - 1).data()))
+        row.append(button(texts.BTN_PREV, ref.at(ref.page - 1).pack()))
     if ref.page < pages - 1:
-        row.append(button(texts.BTN_NEXT, ref.at(ref.page + 1).data()))
+        row.append(button(texts.BTN_NEXT, ref.at(ref.page + 1).pack()))
     return row

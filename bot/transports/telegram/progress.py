@@ -26,7 +26,7 @@ from bot.services.progress import (
     status_lines,
 )
 from bot.services.storage import ProgressRecord
-from bot.transports.telegram import callbacks
+from bot.transports.telegram.callbacks import Chart, PickTarget
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, send_html, services, stale
 from bot.transports.telegram.keyboards import button
@@ -103,7 +103,7 @@ async def overview(context: Context) -> tuple[str, InlineKeyboardMarkup]:
             st = compute_status(t, [rec])
             state = f"{bar(st.percent_of_goal or 0.0)} ({format_value(rec.value, t.unit)}, {rec.as_of:%d/%m})"
         lines.append(escape(OVERVIEW_ITEM.format(n=n, title=t.title, state=state)))
-        rows.append([button(BTN_CHART.format(n=n, title=t.title), f"g:{answers.refs.ref(t.id)}")])
+        rows.append([button(BTN_CHART.format(n=n, title=t.title), Chart(answers.refs.ref(t.id)).pack())])
     lines.append(OVERVIEW_FOOTER)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
@@ -126,12 +126,12 @@ async def progress_command(update: Update, context: Context) -> None:
     await send_status(context, chat.id, target, reply_to=message)
 
 
-def button_target(update: Update, context: Context, prefix: str) -> Target | None:
-    """The target of the target year a ``<prefix><ref>`` button names, or None (stale or forged)."""
+def button_target(update: Update, context: Context, kind: type[Chart] | type[PickTarget]) -> Target | None:
+    """The target of the target year a ``<prefix>:<ref>`` button names, or None (stale or forged)."""
     query = update.callback_query
     answers = services(context).answers
-    data = query.data or "" if query else ""
-    target_id = answers.refs.resolve(data[len(prefix):]) if data.startswith(prefix) else None
+    data = kind.parse(query.data) if query else None
+    target_id = answers.refs.resolve(data.ref) if data else None
     target = answers.kb.current_target(target_id)
     if target is None:
         return None
@@ -141,7 +141,7 @@ def button_target(update: Update, context: Context, prefix: str) -> Target | Non
 async def chart_button(update: Update, context: Context) -> None:
     """``g:<ref>``: a target's status and chart."""
     query, chat = update.callback_query, update.effective_chat
-    target = button_target(update, context, "g:")
+    target = button_target(update, context, Chart)
     if target is None or chat is None:
         await stale(update, context)
         return
@@ -152,4 +152,4 @@ async def chart_button(update: Update, context: Context) -> None:
 def register(application: Application) -> None:
     """/tiendo and its chart buttons (/capnhat: capnhat.register)."""
     application.add_handler(CommandHandler("tiendo", progress_command))
-    application.add_handler(CallbackQueryHandler(chart_button, pattern=callbacks.pattern("g")))
+    application.add_handler(CallbackQueryHandler(chart_button, pattern=Chart.pattern()))

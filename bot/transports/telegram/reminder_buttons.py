@@ -2,8 +2,8 @@
 
 ``f:R`` / ``f:T`` / ``f:S`` show what may be followed; ``f:<scope>:<ref>…`` takes a new subscription
 one step at a time and saves it; ``e:<id>…`` changes a schedule the same way (started from the
-/dangtheodoi list); ``x:<id>`` / ``x:all`` cancel. The callback data is parsed in
-:mod:`bot.transports.telegram.reminder_callbacks`; the texts, keyboards and views are
+/dangtheodoi list); ``x:<id>`` / ``x:all`` cancel. The callback data is packed and parsed by
+:mod:`bot.transports.telegram.callbacks` (steps checked in ``reminder_callbacks``); the texts, keyboards and views are
 :mod:`bot.transports.telegram.reminders`' (its commands start these flows).
 """
 
@@ -15,9 +15,10 @@ from telegram import Update
 
 from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
+from bot.transports.telegram.callbacks import CancelSubscription, EditSubscription, SubscribeMenu, SubscribeStep
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, edit_or_send, services, stale
-from bot.transports.telegram.reminder_callbacks import CANCEL_RE, EDIT_RE, MENU_RE, NEW_RE, Step, subject_from
+from bot.transports.telegram.reminder_callbacks import Step, subject_from
 from bot.transports.telegram.reminders import (
     CANCELLED_ALL,
     CANCELLED_ONE,
@@ -57,14 +58,14 @@ async def _next_line(context: Context, sub: Subscription) -> str:
 async def menu_button(update: Update, context: Context) -> None:
     """``f:R`` / ``f:T`` / ``f:S``: the menu, the targets or the sections."""
     query = update.callback_query
-    m = MENU_RE.match(query.data or "") if query else None
+    m = SubscribeMenu.parse(query.data) if query else None
     if m is None:
         await stale(update, context)
         return
     answers = services(context).answers
-    if m.group(1) == "R":
+    if m.screen == "R":
         await edit_or_send(update, context, WHAT.format(ty=answers.target_year), menu_markup())
-    elif m.group(1) == "T":
+    elif m.screen == "T":
         await edit_or_send(update, context, WHAT_TARGET, targets_markup(answers))
     else:
         await edit_or_send(update, context, WHAT_SECTION, sections_markup(answers))
@@ -74,10 +75,10 @@ async def menu_button(update: Update, context: Context) -> None:
 async def new_button(update: Update, context: Context) -> None:
     """``f:<scope>:<ref>…``: the next step of a new subscription, or saving it."""
     query, chat = update.callback_query, update.effective_chat
-    m = NEW_RE.match(query.data or "") if query else None
+    m = SubscribeStep.parse(query.data) if query else None
     svc = services(context)
-    subject = subject_from(svc.answers, m.group(1), m.group(2)) if m else None
-    step = Step.parse(m.group(3), m.group(4), m.group(5)) if m else None
+    subject = subject_from(svc.answers, m.scope, m.ref) if m else None
+    step = Step.parse(m.cadence, m.day, m.hour) if m else None
     if subject is None or step is None or chat is None:
         await stale(update, context)
         return
@@ -106,19 +107,19 @@ async def _saved(update: Update, context: Context, template: str, what: str, sub
 async def change_button(update: Update, context: Context) -> None:
     """``e:<id>…``: change a subscription's schedule, step by step."""
     query, chat = update.callback_query, update.effective_chat
-    m = EDIT_RE.match(query.data or "") if query else None
-    step = Step.parse(m.group(2), m.group(3), m.group(4)) if m else None
+    m = EditSubscription.parse(query.data) if query else None
+    step = Step.parse(m.cadence, m.day, m.hour) if m else None
     if m is None or step is None or chat is None:
         await stale(update, context)
         return
     svc, subscribed = services(context), subscriptions(context)
-    sub = await subscribed.owned(chat.id, int(m.group(1)))
+    sub = await subscribed.owned(chat.id, m.id)
     if sub is None:
         await stale(update, context, GONE_SUBSCRIPTION)
         return
     what = subject_label(svc.answers, sub.scope, sub.ref)
     tz = svc.settings.timezone
-    prefix = f"e:{sub.id}"
+    prefix = EditSubscription(sub.id)
     if step.cadence is None:
         # From the list: a new message for the change, so the list stays readable.
         await ack(context, query)
@@ -138,16 +139,16 @@ async def change_button(update: Update, context: Context) -> None:
 async def cancel_button(update: Update, context: Context) -> None:
     """``x:<id>`` / ``x:all``: cancel, then show what is left."""
     query, chat = update.callback_query, update.effective_chat
-    m = CANCEL_RE.match(query.data or "") if query else None
+    m = CancelSubscription.parse(query.data) if query else None
     if m is None or chat is None:
         await stale(update, context)
         return
     svc, subscribed = services(context), subscriptions(context)
-    if m.group(1) == "all":
+    if m.id is None:
         n = await subscribed.cancel_all(chat.id)
         header = CANCELLED_ALL.format(n=n) if n else NOTHING_TO_CANCEL
     else:
-        sub = await subscribed.cancel(chat.id, int(m.group(1)))
+        sub = await subscribed.cancel(chat.id, m.id)
         if sub is None:
             await stale(update, context, GONE_SUBSCRIPTION)
             return

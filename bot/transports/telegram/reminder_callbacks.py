@@ -1,28 +1,21 @@
-"""Callback data of the subscription flow on Telegram: parsing it into what to follow and when.
+"""Callback data of the subscription flow on Telegram: what it names to follow and when.
 
-Callback data is stateless and restart-proof (at most 64 bytes; the longest is
-``f:t:<ref ≤ 40>:m28:23`` = 52):
-
-* ``f:R`` / ``f:T`` / ``f:S``      what to follow: the menu, the targets, the sections
-* ``f:<scope>:<ref>[:<w|m><day>][:<hour>]``  a new subscription, one step at a time; scope ``t``
-  (target, ``ref`` from EntryRefs), ``s`` (section id) or ``a`` (all, empty ref)
-* ``e:<id>[:<w|m><day>][:<hour>]``  change the schedule of subscription ``id``
-* ``x:<id>`` / ``x:all``          cancel one / all
+The data itself (stateless and restart-proof, at most 64 bytes; the longest is
+``f:t:<ref ≤ 40>:m28:23`` = 52) is packed and parsed by :mod:`bot.transports.telegram.callbacks`:
+:class:`SubscribeMenu` ``f:R|T|S``, :class:`SubscribeStep` ``f:<scope>:<ref>[:<w|m><day>][:<hour>]``,
+:class:`EditSubscription` ``e:<id>…`` and :class:`CancelSubscription` ``x:<id>|all``. Here: the
+ranges of a step, and the subject a button names.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.knowledge.schema import Target
 from bot.services.answers import AnswerService
 from bot.services.subscriptions import Schedule
+from bot.transports.telegram.callbacks import SubscribeStep
 
-MENU_RE = re.compile(r"^f:([RTS])$")
-NEW_RE = re.compile(r"^f:([tsa]):([^:]*)(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
-EDIT_RE = re.compile(r"^e:(\d{1,12})(?::([wm])(\d{0,2}))?(?::(\d{1,2}))?$")
-CANCEL_RE = re.compile(r"^x:(\d{1,12}|all)$")
 ALL_WORDS = frozenset({"all", "tất cả", "tat ca", "tatca", "hết", "het"})
 
 
@@ -35,11 +28,9 @@ class Step:
     hour: int | None = None
 
     @classmethod
-    def parse(cls, cadence: str | None, day: str | None, hour: str | None) -> Step | None:
+    def parse(cls, cadence: str, d: int | None, h: int | None) -> Step | None:
         """A step from the pieces of callback data; None when a value is out of range (forged)."""
-        cad = {"w": "weekly", "m": "monthly"}.get(cadence or "")
-        d = int(day) if day else None
-        h = int(hour) if hour else None
+        cad = {"w": "weekly", "m": "monthly"}.get(cadence)
         if cad is None:
             return cls() if h is None else None
         if d is not None and not (0 <= d <= 6 if cad == "weekly" else 1 <= d <= 28):
@@ -61,7 +52,7 @@ class Subject:
 
     scope: str  # 'target' | 'section' | 'all'
     ref: str  # target id / section id / ''
-    data: str  # the callback prefix naming it: 'f:t:<ref>', 'f:s:<id>', 'f:a:'
+    data: SubscribeStep  # the callback data naming it, no step yet: 'f:t:<ref>', 'f:s:<id>', 'f:a:'
 
 
 def target_sections(answers: AnswerService) -> list[tuple[str, str]]:
@@ -73,17 +64,17 @@ def target_sections(answers: AnswerService) -> list[tuple[str, str]]:
 def subject_from(answers: AnswerService, scope_code: str, ref: str) -> Subject | None:
     """The Subject callback data names, or None (stale: the target or section is gone)."""
     if scope_code == "a":
-        return Subject("all", "", "f:a:") if ref == "" else None
+        return Subject("all", "", SubscribeStep("a")) if ref == "" else None
     if scope_code == "s":
         ok = any(sid == ref for sid, _ in target_sections(answers))
-        return Subject("section", ref, f"f:s:{ref}") if ok else None
+        return Subject("section", ref, SubscribeStep("s", ref)) if ok else None
     target_id = answers.refs.resolve(ref)
     target = answers.kb.current_target(target_id)
     if target is not None:
-        return Subject("target", target.id, f"f:t:{ref}")
+        return Subject("target", target.id, SubscribeStep("t", ref))
     return None
 
 
 def target_subject(answers: AnswerService, target: Target) -> Subject:
     """The Subject for one target."""
-    return Subject("target", target.id, f"f:t:{answers.refs.ref(target.id)}")
+    return Subject("target", target.id, SubscribeStep("t", answers.refs.ref(target.id)))

@@ -24,8 +24,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.knowledge.base import KnowledgeBase
 from bot.services.reminders import FanoutResult, ReminderService
 from bot.services.subscriptions import SubscriptionService
-from bot.transports.telegram import callbacks, reminder_buttons
+from bot.transports.telegram import reminder_buttons
 from bot.transports.telegram import reminders as ui
+from bot.transports.telegram.callbacks import CancelSubscription, EditSubscription, SubscribeMenu, SubscribeStep
 from bot.transports.telegram.handlers import Context, services_of
 from bot.transports.telegram.sender import make_sender
 from bot.transports.telegram.shared import clock_of
@@ -175,11 +176,10 @@ def register(application: Application, *, tick_seconds: float | None = None,
     application.add_handler(CommandHandler("theodoi", ui.follow_command))
     application.add_handler(CommandHandler("dangtheodoi", ui.list_command))
     application.add_handler(CommandHandler("huytheodoi", ui.cancel_command))
-    menu = callbacks.pattern("f", "[RTS]$")
-    application.add_handler(CallbackQueryHandler(reminder_buttons.menu_button, pattern=menu))
-    application.add_handler(CallbackQueryHandler(reminder_buttons.new_button, pattern=callbacks.pattern("f")))
-    application.add_handler(CallbackQueryHandler(reminder_buttons.change_button, pattern=callbacks.pattern("e")))
-    application.add_handler(CallbackQueryHandler(reminder_buttons.cancel_button, pattern=callbacks.pattern("x")))
+    application.add_handler(CallbackQueryHandler(reminder_buttons.menu_button, pattern=SubscribeMenu.pattern()))
+    application.add_handler(CallbackQueryHandler(reminder_buttons.new_button, pattern=SubscribeStep.pattern()))
+    application.add_handler(CallbackQueryHandler(reminder_buttons.change_button, pattern=EditSubscription.pattern()))
+    application.add_handler(CallbackQueryHandler(reminder_buttons.cancel_button, pattern=CancelSubscription.pattern()))
     if application.job_queue is None:
         raise RuntimeError("reminders need the JobQueue: install python-telegram-bot[job-queue]")
     application.job_queue.run_repeating(tick, interval=interval, first=0, name="reminders")

@@ -12,6 +12,8 @@ registration in :mod:`bot.transports.telegram.reminder_job`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.knowledge.schema import Target
@@ -19,6 +21,7 @@ from bot.services.answers import AnswerService
 from bot.services.schedule import WEEKDAYS_VI, describe
 from bot.services.storage import Subscription
 from bot.services.subscriptions import SubscriptionService
+from bot.transports.telegram.callbacks import CancelSubscription, EditSubscription, SubscribeMenu, SubscribeStep
 from bot.transports.telegram.formatting import escape
 from bot.transports.telegram.handlers import Context, ack, services
 from bot.transports.telegram.keyboards import button
@@ -101,38 +104,42 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
 def menu_markup() -> InlineKeyboardMarkup:
     """One target, a section's targets, or all targets."""
     return InlineKeyboardMarkup([
-        [button(BTN_ONE_TARGET, "f:T")],
-        [button(BTN_SECTION, "f:S")],
-        [button(BTN_ALL, "f:a:")],
+        [button(BTN_ONE_TARGET, SubscribeMenu("T").pack())],
+        [button(BTN_SECTION, SubscribeMenu("S").pack())],
+        [button(BTN_ALL, SubscribeStep("a").pack())],
     ])
 
 
 def targets_markup(answers: AnswerService) -> InlineKeyboardMarkup:
     """Every target of the target year, numbered as in /chitieu."""
-    rows = [[button(f"{i}. {t.title}", f"f:t:{answers.refs.ref(t.id)}")] for i, t in enumerate(answers.targets(), 1)]
-    rows.append([button(BTN_BACK, "f:R")])
+    rows = [[button(f"{i}. {t.title}", SubscribeStep("t", answers.refs.ref(t.id)).pack())]
+            for i, t in enumerate(answers.targets(), 1)]
+    rows.append([button(BTN_BACK, SubscribeMenu("R").pack())])
     return InlineKeyboardMarkup(rows)
 
 
 def sections_markup(answers: AnswerService) -> InlineKeyboardMarkup:
     """The sections that hold targets."""
-    rows = [[button(title, f"f:s:{sid}")] for sid, title in target_sections(answers)
-            if len(f"f:s:{sid}:m28:23".encode()) <= 64]
-    rows.append([button(BTN_BACK, "f:R")])
+    rows = [[button(title, SubscribeStep("s", sid).pack())] for sid, title in target_sections(answers)
+            if SubscribeStep("s", sid, "m", 28, 23).fits()]
+    rows.append([button(BTN_BACK, SubscribeMenu("R").pack())])
     return InlineKeyboardMarkup(rows)
 
 
-def step_markup(prefix: str, step: Step) -> InlineKeyboardMarkup:
-    """The buttons of the next step after ``step`` (``prefix``: 'f:t:<ref>' or 'e:<id>')."""
+def step_markup(base: SubscribeStep | EditSubscription, step: Step) -> InlineKeyboardMarkup:
+    """The buttons of the next step after ``step`` (``base``: 'f:t:<ref>' or 'e:<id>', no step yet)."""
+    def data(cadence: str, day: int | None = None, hour: int | None = None) -> str:
+        return replace(base, cadence=cadence, day=day, hour=hour).pack()
+
     if step.cadence is None:
-        return InlineKeyboardMarkup([[button(BTN_WEEKLY, f"{prefix}:w"), button(BTN_MONTHLY, f"{prefix}:m")]])
+        return InlineKeyboardMarkup([[button(BTN_WEEKLY, data("w")), button(BTN_MONTHLY, data("m"))]])
     c = "w" if step.cadence == "weekly" else "m"
     if step.day is None:
         if step.cadence == "weekly":
-            days = [button(name, f"{prefix}:w{i}") for i, name in enumerate(WEEKDAYS_VI)]
+            days = [button(name, data("w", i)) for i, name in enumerate(WEEKDAYS_VI)]
             return InlineKeyboardMarkup(_rows(days, 4))
-        return InlineKeyboardMarkup(_rows([button(str(d), f"{prefix}:m{d}") for d in range(1, 29)], 7))
-    hours = [button(f"{h:02d}:00", f"{prefix}:{c}{step.day}:{h}") for h in range(24)]
+        return InlineKeyboardMarkup(_rows([button(str(d), data("m", d)) for d in range(1, 29)], 7))
+    hours = [button(f"{h:02d}:00", data(c, step.day, h)) for h in range(24)]
     return InlineKeyboardMarkup(_rows(hours, 6))
 
 
@@ -177,8 +184,9 @@ def list_view(answers: AnswerService, subs: list[Subscription], tz: str,
     for n, sub in enumerate(subs, 1):
         what = subject_label(answers, sub.scope, sub.ref)
         lines.append(LIST_ITEM.format(n=n, what=escape(what), schedule=escape(describe(sub))))
-        rows.append([button(BTN_CHANGE.format(n=n), f"e:{sub.id}"), button(BTN_CANCEL.format(n=n), f"x:{sub.id}")])
-    rows.append([button(BTN_MORE, "f:R")])
+        rows.append([button(BTN_CHANGE.format(n=n), EditSubscription(sub.id).pack()),
+                     button(BTN_CANCEL.format(n=n), CancelSubscription(sub.id).pack())])
+    rows.append([button(BTN_MORE, SubscribeMenu("R").pack())])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -186,8 +194,9 @@ def cancel_view(answers: AnswerService, subs: list[Subscription]) -> tuple[str, 
     """/huytheodoi: one cancel button per subscription, and one for all."""
     if not subs:
         return NOTHING_TO_CANCEL, None
-    rows = [[button(f"❌ {n}. {subject_label(answers, s.scope, s.ref)}", f"x:{s.id}")] for n, s in enumerate(subs, 1)]
-    rows.append([button(BTN_CANCEL_ALL, "x:all")])
+    rows = [[button(f"❌ {n}. {subject_label(answers, s.scope, s.ref)}", CancelSubscription(s.id).pack())]
+            for n, s in enumerate(subs, 1)]
+    rows.append([button(BTN_CANCEL_ALL, CancelSubscription(None).pack())])
     return CANCEL_TITLE, InlineKeyboardMarkup(rows)
 
 
@@ -205,7 +214,7 @@ async def follow_command(update: Update, context: Context) -> None:
         await message.reply_text(WHAT.format(ty=answers.target_year), reply_markup=menu_markup())
         return
     if arg.lower() in ALL_WORDS:
-        subject = Subject("all", "", "f:a:")
+        subject = Subject("all", "", SubscribeStep("a"))
     else:
         target = resolve_target(answers, arg)
         if target is None:

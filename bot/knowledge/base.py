@@ -109,8 +109,8 @@ class KnowledgeBase:
 
     def current_target(self, entry_id: str | None) -> Target | None:
         """The target of the report's target year with this id, or None."""
-        e = self.entries.get(entry_id) if entry_id else None
-        return e if isinstance(e, Target) and e.is_target_for(self.target_year) else None
+        target = self.target(entry_id)
+        return target if target is not None and target.is_target_for(self.target_year) else None
 
     def fact(self, entry_id: str | None) -> Indicator | Target | None:
         """The result or target with this id, or None (no such entry, or a document)."""

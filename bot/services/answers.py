@@ -310,7 +310,7 @@ class AnswerService:
     def result_sections(self) -> list[Section]:
         """Sections that hold results (directly), in report order."""
         kb = self.kb
-        used = {e.section for e in kb.of_kind("indicator")}
+        used = {e.section for e in kb.indicators()}
         return [s for s in kb.sections.values() if s.id in used]
 
     def section_results(self, section_id: str) -> list[Indicator]:

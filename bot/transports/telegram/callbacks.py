@@ -82,6 +82,10 @@ class _Ref(CallbackData):
 
     ref: str
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._RE = re.compile(rf"{re.escape(cls.prefix)}:(.+)", re.S)  # the data of every ref button
+
     def _text(self) -> str:
         return f"{self.prefix}:{self.ref}"
 
@@ -96,7 +100,6 @@ class OpenEntry(_Ref):
 
     prefix = "a"
     about = "open an entry's answer (a:<ref>)"
-    _RE = re.compile(r"a:(.+)", re.S)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,6 @@ class FollowTarget(_Ref):
 
     prefix = "sub"
     about = "follow the target of an answer (sub:<ref>)"
-    _RE = re.compile(r"sub:(.+)", re.S)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,6 @@ class Chart(_Ref):
 
     prefix = "g"
     about = "progress chart of a target (g:<ref>)"
-    _RE = re.compile(r"g:(.+)", re.S)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,6 @@ class PickTarget(_Ref):
 
     prefix = "cp"
     about = "/capnhat: the target picked (cp:<ref>)"
-    _RE = re.compile(r"cp:(.+)", re.S)
 
 
 @dataclass(frozen=True)

@@ -131,11 +131,7 @@ def button_target(update: Update, context: Context, kind: type[Chart] | type[Pic
     query = update.callback_query
     answers = services(context).answers
     data = kind.parse(query.data) if query else None
-    target_id = answers.refs.resolve(data.ref) if data else None
-    target = answers.kb.current_target(target_id)
-    if target is None:
-        return None
-    return target
+    return answers.kb.current_target(answers.refs.resolve(data.ref) if data else None)
 
 
 async def chart_button(update: Update, context: Context) -> None:
